@@ -1,0 +1,44 @@
+# Two entry points: `make demo` and `make test`. Everything they need is installed on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages: the sandbox runs a real Prometheus; the tests also need PostgreSQL and Chromium.
+DEMO_PACKAGES := prometheus
+TEST_PACKAGES := prometheus postgresql chromium
+
+.PHONY: demo test sandbox down bench clean-sandbox
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+define install_debian
+	@missing=""; for package in $(1); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+demo: $(STAMP)
+	$(call install_debian,$(DEMO_PACKAGES))
+	$(BIN)/python -m console.sandbox demo
+
+sandbox: $(STAMP)
+	$(call install_debian,$(DEMO_PACKAGES))
+	$(BIN)/python -m console.sandbox up
+
+down: $(STAMP)
+	$(BIN)/python -m console.sandbox down
+
+test: $(STAMP)
+	$(call install_debian,$(TEST_PACKAGES))
+	$(BIN)/python -m pytest
+
+clean-sandbox: down
+	rm -rf .sandbox .sandbox.new

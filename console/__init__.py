@@ -1,0 +1,1 @@
+"""ML operations console: MLflow, Kubernetes and Prometheus behind one audited Streamlit app."""

@@ -1,0 +1,121 @@
+"""The credentials file: streamlit-authenticator's YAML layout, bcrypt password hashes, roles per user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import yaml
+
+from console.domain.access import Role, strongest_role
+from console.errors import SettingsError
+
+# Hashing a password that matches no user still costs one bcrypt check, so that a wrong user name takes as
+# long as a wrong password and does not reveal which user names exist.
+_UNKNOWN_USER_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds=10))
+
+
+@dataclass(frozen=True)
+class UserAccount:
+    username: str
+    display_name: str
+    email: str
+    password_hash: str
+    role: Role
+    demo: bool = False
+
+
+def hash_password(password: str, *, rounds: int = 12) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode("ascii")
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))
+    except ValueError:
+        return False
+
+
+class CredentialsFile:
+    """Users read from one YAML file; never written by the console."""
+
+    def __init__(self, users: dict[str, UserAccount]) -> None:
+        self._users = users
+
+    @classmethod
+    def load(cls, path: Path) -> CredentialsFile:
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise SettingsError(f"Cannot read the credentials file {path}: {err.strerror}") from err
+        except yaml.YAMLError as err:
+            raise SettingsError(f"The credentials file {path} is not valid YAML: {err}") from err
+        return cls.from_document(document, source=str(path))
+
+    @classmethod
+    def from_document(cls, document: Any, *, source: str) -> CredentialsFile:
+        problems: list[str] = []
+        entries = document.get("credentials", {}).get("usernames") if isinstance(document, dict) else None
+        if not isinstance(entries, dict) or not entries:
+            raise SettingsError(
+                f"The credentials file {source} has no users.",
+                problems=["expected a mapping at credentials.usernames with at least one user"],
+            )
+        users: dict[str, UserAccount] = {}
+        for username, entry in entries.items():
+            where = f"credentials.usernames.{username}"
+            if not isinstance(entry, dict):
+                problems.append(f"{where}: expected a mapping")
+                continue
+            password_hash = str(entry.get("password") or "")
+            if not password_hash.startswith(("$2a$", "$2b$", "$2y$")):
+                problems.append(f"{where}.password: must be a bcrypt hash, not a plain password")
+            roles = entry.get("roles")
+            if isinstance(roles, str):
+                roles = [roles]
+            try:
+                role = strongest_role(tuple(roles or ()))
+            except ValueError as err:
+                problems.append(f"{where}.roles: {err}")
+                continue
+            users[str(username)] = UserAccount(
+                username=str(username),
+                display_name=str(entry.get("name") or username),
+                email=str(entry.get("email") or ""),
+                password_hash=password_hash,
+                role=role,
+                demo=bool(entry.get("demo", False)),
+            )
+        if problems:
+            raise SettingsError(f"The credentials file {source} has problems.", problems=problems)
+        return cls(users)
+
+    def get(self, username: str) -> UserAccount | None:
+        return self._users.get(username)
+
+    def users(self) -> list[UserAccount]:
+        return list(self._users.values())
+
+    def verify(self, username: str, password: str) -> UserAccount | None:
+        """The account when the password matches, else None, in the same time for unknown users."""
+        account = self._users.get(username)
+        if account is None:
+            bcrypt.checkpw(password.encode("utf-8"), _UNKNOWN_USER_HASH)
+            return None
+        return account if password_matches(password, account.password_hash) else None
+
+    def as_authenticator_credentials(self) -> dict[str, Any]:
+        """The dict streamlit-authenticator expects; a fresh copy, because the library writes into it."""
+        return {
+            "usernames": {
+                account.username: {
+                    "name": account.display_name,
+                    "email": account.email,
+                    "password": account.password_hash,
+                    "roles": [account.role.label],
+                }
+                for account in self._users.values()
+            }
+        }

@@ -1,0 +1,89 @@
+"""``python -m console.sandbox demo|up|down``: run the local world, with or without the console."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from console.config import DEMO_LOGINS
+from console.sandbox.world import Sandbox, start_console, stop_pids
+
+
+def _wait_for_http(url: str, *, timeout_seconds: float, process=None) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def _run_until_signalled(sandbox: Sandbox, watched=None) -> int:  # type: ignore[no-untyped-def]
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    code = 0
+    while not stopping.wait(0.5):
+        if watched is not None and watched.poll() is not None:
+            print(f"the console exited with status {watched.returncode}; see {sandbox.root / 'console.log'}")
+            code = 1
+            break
+    print("\nstopping the sandbox ...", flush=True)
+    sandbox.stop()
+    print("stopped.")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console.sandbox")
+    parser.add_argument("command", choices=["demo", "up", "down"], help="demo: sandbox and console; up: sandbox only")
+    parser.add_argument("--port", type=int, default=8501, help="the console's port (demo)")
+    parser.add_argument("--reset", action="store_true", help="rebuild .sandbox/ from scratch")
+    args = parser.parse_args(argv)
+
+    sandbox = Sandbox()
+    if args.command == "down":
+        stopped = stop_pids(sandbox.paths.pids)
+        print(f"stopped {len(stopped)} process(es)")
+        return 0
+
+    started = time.monotonic()
+    if sandbox.prepare(reset=args.reset):
+        print(f"built {sandbox.root}")
+    else:
+        print(f"reusing {sandbox.root}")
+    sandbox.start()
+    print(f"sandbox settings: source {sandbox.paths.env_file}")
+    if args.command == "up":
+        print(f"sandbox is up after {time.monotonic() - started:.1f} s; Ctrl-C stops it")
+        return _run_until_signalled(sandbox)
+
+    console = start_console(sandbox, port=args.port)
+    url = f"http://127.0.0.1:{args.port}"
+    if not _wait_for_http(f"{url}/_stcore/health", timeout_seconds=90, process=console):
+        print(f"the console did not start; see {sandbox.root / 'console.log'}", file=sys.stderr)
+        sandbox.stop()
+        return 1
+    print()
+    print(f"  console:  {url}   (up after {time.monotonic() - started:.1f} s)")
+    for name, value in sorted(sandbox.settings_environment().items()):
+        if name in ("KUBECONFIG", "MLFLOW_TRACKING_URI", "MLFLOW_UI_URL", "PROMETHEUS_URL"):
+            print(f"  {name}: {value}")
+    print("  logins:   " + ", ".join(f"{user} / {password}" for user, password in DEMO_LOGINS.items()))
+    print("\nCtrl-C stops everything.", flush=True)
+    return _run_until_signalled(sandbox, console)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The sandbox: the local world the demo and the tests run against, kept in ``.sandbox/``.
+
+``prepare()`` builds what persists between starts (demo logins, cookie key, audit database, seeded stores) in a
+temporary directory and renames it into place only when complete, so an interrupted first start never leaves a
+half-initialised ``.sandbox/``; a later start reuses a complete one. ``start()`` brings up the services, writes
+``.sandbox/env`` and records every child process's PID; ``stop()`` ends them by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from console.sandbox.catalog import DEMO_NAMESPACES
+from console.sandbox.users import write_demo_credentials
+
+# Bump when the layout of .sandbox/ changes, so an old one is rebuilt rather than misread.
+LAYOUT_VERSION = "1"
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class SandboxPaths:
+    root: Path
+
+    @property
+    def env_file(self) -> Path:
+        return self.root / "env"
+
+    @property
+    def users(self) -> Path:
+        return self.root / "users.yaml"
+
+    @property
+    def cookie_key(self) -> Path:
+        return self.root / "cookie-key"
+
+    @property
+    def audit_database(self) -> Path:
+        return self.root / "audit.db"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.root / "kubeconfig"
+
+    @property
+    def pids(self) -> Path:
+        return self.root / "pids"
+
+    @property
+    def ready(self) -> Path:
+        return self.root / "ready"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_pids(pid_file: Path, *, timeout_seconds: float = 10.0) -> list[int]:
+    """Terminate the processes listed in a PID file (then kill the stubborn ones); return those stopped."""
+    if not pid_file.exists():
+        return []
+    pids = [int(line.split()[0]) for line in pid_file.read_text().splitlines() if line.strip()]
+    alive = [pid for pid in pids if pid != os.getpid() and _pid_alive(pid)]
+    for pid in alive:
+        try:
+            os.killpg(pid, signal.SIGTERM)  # children run in their own process group
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline and any(_pid_alive(pid) for pid in alive):
+        time.sleep(0.1)
+    for pid in alive:
+        if _pid_alive(pid):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    pid_file.unlink(missing_ok=True)
+    return alive
+
+
+@dataclass
+class Sandbox:
+    """The local world: persistent state in ``root``, services while started."""
+
+    root: Path = field(default_factory=lambda: REPOSITORY_ROOT / ".sandbox")
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    environ: dict[str, str] = field(default_factory=dict)
+    _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def paths(self) -> SandboxPaths:
+        return SandboxPaths(self.root)
+
+    # --- persistent state -------------------------------------------------------------------------------
+
+    def is_prepared(self) -> bool:
+        ready = self.paths.ready
+        return ready.exists() and ready.read_text().strip() == LAYOUT_VERSION
+
+    def prepare(self, *, reset: bool = False) -> bool:
+        """Build ``root`` if missing, incomplete, of an old layout or ``reset``; return True when built."""
+        if self.is_prepared() and not reset:
+            return False
+        staging = self.root.with_name(self.root.name + ".new")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        staged = SandboxPaths(staging)
+        write_demo_credentials(staged.users)
+        staged.cookie_key.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+        staged.cookie_key.chmod(0o600)
+        staged.ready.write_text(LAYOUT_VERSION + "\n", encoding="utf-8")
+        if self.root.exists():
+            stop_pids(self.paths.pids)
+            shutil.rmtree(self.root)
+        staging.rename(self.root)
+        return True
+
+    # --- services ---------------------------------------------------------------------------------------
+
+    def settings_environment(self) -> dict[str, str]:
+        """The CONSOLE_* settings and backend addresses, as ``.sandbox/env`` exports them."""
+        paths = self.paths
+        env = {
+            "CONSOLE_ENV": "demo",
+            "CONSOLE_AUTH_FILE": str(paths.users),
+            "CONSOLE_COOKIE_KEY_FILE": str(paths.cookie_key),
+            "CONSOLE_AUDIT_DATABASE_URL": f"sqlite:///{paths.audit_database}",
+            "CONSOLE_NAMESPACES": ",".join(DEMO_NAMESPACES),
+        }
+        env.update(self.environ)
+        return env
+
+    def write_env_file(self) -> None:
+        lines = [f"export {name}={_shell_quote(value)}" for name, value in sorted(self.settings_environment().items())]
+        temporary = self.paths.env_file.with_suffix(".tmp")
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        temporary.replace(self.paths.env_file)
+
+    def start(self) -> None:
+        """Start the sandbox's services and write ``.sandbox/env``."""
+        self.prepare()
+        stop_pids(self.paths.pids)  # a previous run that was killed without cleaning up
+        self.write_env_file()
+
+    def spawn(self, command: list[str], *, log_name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start a child process in its own process group, log to ``.sandbox/<log_name>.log``, record its PID."""
+        env = {**os.environ, **self.settings_environment(), **(extra_env or {})}
+        log = open(self.root / f"{log_name}.log", "ab")  # noqa: SIM115 - the child owns it
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        with self.paths.pids.open("a", encoding="utf-8") as pid_file:
+            pid_file.write(f"{process.pid} {log_name}\n")
+        self._processes.append(process)
+        return process
+
+    def on_stop(self, stopper: Callable[[], None]) -> None:
+        self._stoppers.append(stopper)
+
+    def stop(self) -> None:
+        """Stop every service this sandbox started: child processes by PID, in-process servers directly."""
+        stop_pids(self.paths.pids)
+        for process in self._processes:
+            process.wait(timeout=10)
+        self._processes.clear()
+        while self._stoppers:
+            self._stoppers.pop()()
+
+
+def start_console(sandbox: Sandbox, *, port: int = 8501, address: str = "127.0.0.1") -> subprocess.Popen[bytes]:
+    """Serve the Streamlit console against the sandbox."""
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(REPOSITORY_ROOT / "app.py"),
+        "--server.address", address,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]
+    return sandbox.spawn(command, log_name="console")
+
+
+def _shell_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"

@@ -1,0 +1,158 @@
+"""The one way an operator action happens: permission check, then the action, then exactly one audit record.
+
+Every mutating use case runs inside ``audited_action``. It writes a ``denied`` record and raises ``Forbidden``
+before any backend is touched when the role lacks the permission; a ``failed`` record with the error when the
+action raises; a ``succeeded`` record with the before and after state otherwise. It checks that the audit
+store answers before the action starts, so an action never happens without its record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.adapters.audit_store import AuditStore
+from console.domain.access import Actor, Permission, minimum_role
+from console.domain.audit import AuditEntry, AuditFilter, AuditRecord, Outcome
+from console.errors import ConsoleError, Forbidden, InvalidInput
+from console.services.clock import Clock, utc_now
+
+MAX_REASON_LENGTH = 1000
+
+
+@dataclass
+class ActionRecord:
+    """Filled in by the action as it goes; becomes the audit record's before/after state and notes."""
+
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    """Raise Forbidden unless the actor's role grants the permission (for reads; actions use audited_action)."""
+    if not actor.can(permission):
+        raise Forbidden(
+            f"{actor.username} ({actor.role.label}) may not {permission.value}; "
+            f"that needs the {minimum_role(permission).label} role."
+        )
+
+
+@contextmanager
+def audited_action(
+    audit: AuditStore,
+    actor: Actor,
+    permission: Permission,
+    *,
+    action: str,
+    target: str,
+    reason: str,
+    parameters: dict[str, Any] | None = None,
+    clock: Clock = utc_now,
+) -> Iterator[ActionRecord]:
+    """Run one operator action with its permission check and exactly one audit record."""
+    record = ActionRecord(parameters=dict(parameters or {}))
+    reason = reason.strip()
+
+    def write(outcome: Outcome, error: str = "") -> None:
+        audit.append(
+            AuditEntry(
+                at=clock(),
+                username=actor.username,
+                role=actor.role.label,
+                action=action,
+                target=target,
+                outcome=outcome,
+                reason=reason,
+                parameters=record.parameters,
+                before=record.before,
+                after=record.after,
+                error="; ".join(part for part in (error, record.note) if part),
+            )
+        )
+
+    audit.ping()
+    if not actor.can(permission):
+        error = Forbidden(
+            f"{actor.username} ({actor.role.label}) may not {permission.value}; "
+            f"that needs the {minimum_role(permission).label} role."
+        )
+        write(Outcome.DENIED, str(error))
+        raise error
+    if not reason:
+        error = InvalidInput("Give a reason: it is recorded with the action.")
+        write(Outcome.FAILED, str(error))
+        raise error
+    if len(reason) > MAX_REASON_LENGTH:
+        error = InvalidInput(f"The reason is {len(reason)} characters long; keep it under {MAX_REASON_LENGTH}.")
+        write(Outcome.FAILED, str(error))
+        raise error
+    try:
+        yield record
+    except ConsoleError as err:
+        write(Outcome.FAILED, str(err))
+        raise
+    except Exception as err:
+        write(Outcome.FAILED, f"unexpected error: {err.__class__.__name__}: {err}")
+        raise
+    write(Outcome.SUCCEEDED)
+
+
+def list_audit(audit: AuditStore, actor: Actor, audit_filter: AuditFilter = AuditFilter()) -> list[AuditRecord]:
+    """Audit records for operators and admins, newest first."""
+    require(actor, Permission.READ_AUDIT)
+    if audit_filter.since and audit_filter.until and audit_filter.since >= audit_filter.until:
+        raise InvalidInput("The start of the time range must be before its end.")
+    if not 1 <= audit_filter.limit <= 100_000:
+        raise InvalidInput("The record limit must be between 1 and 100000.")
+    return audit.query(audit_filter)
+
+
+CSV_COLUMNS = (
+    "id", "at", "username", "role", "action", "target", "outcome", "reason", "parameters", "before", "after", "error"
+)
+
+
+def export_audit_csv(audit: AuditStore, actor: Actor, audit_filter: AuditFilter = AuditFilter()) -> str:
+    """The filtered audit log as CSV, for admins only."""
+    require(actor, Permission.EXPORT_AUDIT)
+    records = list_audit(audit, actor, audit_filter)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in records:
+        writer.writerow(record_as_row(row))
+    return buffer.getvalue()
+
+
+def record_as_dict(record: AuditRecord) -> dict[str, Any]:
+    """A record as plain JSON values, keyed by ``CSV_COLUMNS``."""
+    return {
+        "id": record.id,
+        "at": record.at.isoformat(),
+        "username": record.username,
+        "role": record.role,
+        "action": record.action,
+        "target": record.target,
+        "outcome": record.outcome.value,
+        "reason": record.reason,
+        "parameters": record.parameters,
+        "before": record.before,
+        "after": record.after,
+        "error": record.error,
+    }
+
+
+def record_as_row(record: AuditRecord) -> list[str]:
+    """A record as CSV cells; nested values as JSON."""
+    values = record_as_dict(record)
+    return [
+        value if isinstance(value, str) else ("" if value is None else json.dumps(value, sort_keys=True, default=str))
+        for value in (values[column] for column in CSV_COLUMNS)
+    ]

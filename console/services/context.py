@@ -1,0 +1,28 @@
+"""What every use case needs from the process: settings, the credentials file, the audit store and a clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from console.adapters.audit_store import AuditStore
+from console.adapters.credentials import CredentialsFile
+from console.config import Settings, load_settings
+from console.services.auth import check_production_credentials
+from console.services.clock import Clock, utc_now
+
+
+@dataclass(frozen=True)
+class ConsoleContext:
+    settings: Settings
+    credentials: CredentialsFile
+    audit: AuditStore
+    clock: Clock = field(default=utc_now)
+
+
+def build_context(settings: Settings | None = None) -> ConsoleContext:
+    """Read settings and credentials and open the audit store; raise one SettingsError on any problem."""
+    settings = settings or load_settings()
+    credentials = CredentialsFile.load(settings.auth_file)
+    check_production_credentials(settings, credentials)
+    audit = AuditStore(settings.audit_database_url, timeout_seconds=settings.request_timeout_seconds)
+    return ConsoleContext(settings=settings, credentials=credentials, audit=audit)

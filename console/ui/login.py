@@ -1,0 +1,95 @@
+"""The login gate: streamlit-authenticator keeps the login cookie; the console's own service checks passwords.
+
+The password check goes through ``console.services.auth.login`` so that the browser and the command line share
+one failed-login limit, stored in the audit store.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities.exceptions import LoginError
+
+from console.domain.access import Actor
+from console.errors import ConsoleError
+from console.services import auth
+from console.services.context import ConsoleContext
+from console.ui.context import ACTOR_KEY
+from console.ui.errors import show_error
+
+_SET_COOKIE_KEY = "console_set_login_cookie"
+_LOGIN_ERROR_KEY = "console_login_error"
+
+
+def _authenticator(context: ConsoleContext) -> stauth.Authenticate:
+    return stauth.Authenticate(
+        context.credentials.as_authenticator_credentials(),
+        cookie_name=context.settings.cookie_name,
+        cookie_key=context.settings.cookie_key,
+        cookie_expiry_days=context.settings.cookie_expiry_days,
+        auto_hash=False,
+        # The library waits for its cookie component; st.context.cookies is read synchronously, so no wait.
+        login_sleep_time=0,
+    )
+
+
+def _submit_login(context: ConsoleContext) -> None:
+    """Form callback: runs before the script, so a successful login draws the console in the same run."""
+    st.session_state.pop(_LOGIN_ERROR_KEY, None)
+    try:
+        actor = auth.login(
+            context.credentials,
+            context.audit,
+            username=st.session_state.get("login_username", ""),
+            password=st.session_state.get("login_password", ""),
+            clock=context.clock,
+        )
+    except ConsoleError as err:
+        st.session_state[_LOGIN_ERROR_KEY] = err
+        return
+    st.session_state.update(
+        authentication_status=True,
+        username=actor.username,
+        name=actor.display_name,
+        roles=[actor.role.label],
+        logout=False,
+    )
+    st.session_state[_SET_COOKIE_KEY] = True
+
+
+def login_gate(context: ConsoleContext) -> tuple[Actor, stauth.Authenticate] | None:
+    """The signed-in actor, or None after drawing the login form."""
+    authenticator = _authenticator(context)
+    try:
+        authenticator.login(location="unrendered")  # signs in again from a valid login cookie
+    except LoginError:
+        st.session_state["authentication_status"] = None  # the cookie names a user who no longer exists
+    username = st.session_state.get("username")
+    actor = auth.actor_for(context.credentials, username) if st.session_state.get("authentication_status") else None
+    if actor is not None:
+        if st.session_state.pop(_SET_COOKIE_KEY, False):
+            authenticator.cookie_controller.set_cookie()
+        st.session_state[ACTOR_KEY] = actor
+        return actor, authenticator
+
+    st.session_state.pop(ACTOR_KEY, None)
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        st.title("ML operations console")
+        with st.form("login"):
+            st.subheader("Sign in")
+            st.text_input("Username", key="login_username", autocomplete="username")
+            st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
+            st.form_submit_button("Sign in", type="primary", on_click=_submit_login, args=(context,))
+        error = st.session_state.get(_LOGIN_ERROR_KEY)
+        if error is not None:
+            show_error(error)
+        if context.settings.environment == "demo":
+            st.caption("Demo logins: viewer / viewer-demo, operator / operator-demo, admin / admin-demo")
+    return None
+
+
+def logout(authenticator: stauth.Authenticate) -> None:
+    """End the session and delete the login cookie."""
+    authenticator.logout(location="unrendered")
+    st.session_state.pop(ACTOR_KEY, None)

@@ -1,0 +1,95 @@
+"""Helpers shared by the test packages: free ports, demo settings in a temp dir, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from console.sandbox.users import write_demo_credentials
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION_COOKIE_KEY = "p" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def demo_environment(directory: Path, **overrides: str) -> dict[str, str]:
+    """The settings environment of a small demo world in ``directory`` (fast bcrypt rounds)."""
+    users = directory / "users.yaml"
+    if not users.exists():
+        write_demo_credentials(users, rounds=4)
+    key = directory / "cookie-key"
+    key.write_text("k" * 48)
+    env = {
+        "CONSOLE_ENV": "demo",
+        "CONSOLE_AUTH_FILE": str(users),
+        "CONSOLE_COOKIE_KEY_FILE": str(key),
+        "CONSOLE_AUDIT_DATABASE_URL": f"sqlite:///{directory / 'audit.db'}",
+    }
+    env.update(overrides)
+    return env
+
+
+def _postgres_bin() -> Path | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """A PostgreSQL server of Debian's package in a temporary directory on a free loopback port; yields its URL."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql (make test does it)")
+    # Not under pytest's tmp_path: the server runs as the postgres user, who cannot enter root's 0700 dirs.
+    directory = Path(tempfile.mkdtemp(prefix="console-postgres-"))
+    data = directory / "pgdata"
+    port = free_port()
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        pwd.getpwnam("postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+        directory.chmod(0o777)
+        shutil.chown(directory, user="postgres")
+    subprocess.run(
+        [*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "console", "--auth=trust", "-E", "UTF8"],
+        check=True, capture_output=True,
+    )
+    server = subprocess.Popen(
+        [*run_as, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
+         "-k", str(directory), "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            ready = subprocess.run(
+                [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+            )
+            if ready.returncode == 0:
+                break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("PostgreSQL did not start")
+            time.sleep(0.2)
+        subprocess.run(
+            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "console", "audit"],
+            check=True, capture_output=True,
+        )
+        yield f"postgresql+psycopg://console@127.0.0.1:{port}/audit"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(directory, ignore_errors=True)
