@@ -23,7 +23,7 @@ actor, authenticator = signed_in
 
 with st.sidebar:
     st.markdown(f"**{actor.display_name}** · `{actor.role.label}`")
-    if st.button("Log out", key="logout", icon=":material/logout:"):
+    if st.button("Log out", key="console_logout", icon=":material/logout:"):
         logout(authenticator)
         st.info("You are logged out.")
         st.stop()

@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from console.config import DEMO_LOGINS
 from console.sandbox.world import Sandbox, start_console, stop_pids
@@ -50,9 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["demo", "up", "down"], help="demo: sandbox and console; up: sandbox only")
     parser.add_argument("--port", type=int, default=8501, help="the console's port (demo)")
     parser.add_argument("--reset", action="store_true", help="rebuild .sandbox/ from scratch")
+    parser.add_argument("--root", type=Path, default=None, help="where the sandbox lives (default .sandbox/)")
     args = parser.parse_args(argv)
 
-    sandbox = Sandbox()
+    sandbox = Sandbox(root=args.root.resolve()) if args.root else Sandbox()
     if args.command == "down":
         stopped = stop_pids(sandbox.paths.pids)
         print(f"stopped {len(stopped)} process(es)")

@@ -1,0 +1,50 @@
+"""The layers of DESIGN.md, checked on the source: arrows go down only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPOSITORY_ROOT
+
+SDKS = {"mlflow", "kubernetes", "prometheus_api_client", "requests", "sqlalchemy"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module)
+    return modules
+
+
+def files(folder: str) -> list[Path]:
+    return sorted((REPOSITORY_ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", [*files("pages"), REPOSITORY_ROOT / "app.py"], ids=lambda p: p.name)
+def test_pages_import_no_sdk(path: Path) -> None:
+    roots = {module.split(".")[0] for module in imported_modules(path)}
+    assert not roots & SDKS, f"{path.name} imports {roots & SDKS}: go through console.services"
+    assert not any(m.startswith("console.adapters") for m in imported_modules(path))
+
+
+def test_adapters_do_not_import_streamlit() -> None:
+    for path in files("console/adapters"):
+        assert "streamlit" not in {m.split(".")[0] for m in imported_modules(path)}, path
+
+
+def test_domain_imports_nothing_of_ours_but_itself_and_errors() -> None:
+    for path in files("console/domain"):
+        ours = {m for m in imported_modules(path) if m.startswith("console")}
+        assert all(m.startswith("console.domain") or m == "console.errors" for m in ours), (path, ours)
+        assert not {m.split(".")[0] for m in imported_modules(path)} & (SDKS | {"streamlit"}), path
+
+
+def test_services_do_not_import_streamlit() -> None:
+    for path in files("console/services"):
+        assert "streamlit" not in {m.split(".")[0] for m in imported_modules(path)}, path
