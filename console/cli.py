@@ -16,10 +16,10 @@ from pathlib import Path
 
 from console.domain.access import Actor
 from console.domain.audit import AuditFilter
-from console.errors import AuthenticationFailed, ConsoleError
-from console.services import auth
+from console.errors import AuthenticationFailed, ConsoleError, InvalidInput
+from console.services import auth, deployments
 from console.services.audit import list_audit, record_as_dict
-from console.services.context import ConsoleContext, build_context
+from console.services.context import ConsoleContext, build_context, connect_kubernetes
 
 Command = Callable[[argparse.Namespace, ConsoleContext, Actor], int]
 
@@ -50,6 +50,57 @@ def _audit(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> i
     return 0
 
 
+def _target(text: str) -> tuple[str, str]:
+    namespace, _, name = text.partition("/")
+    if not namespace or not name:
+        raise InvalidInput(f"Give the deployment as NAMESPACE/DEPLOYMENT, got {text!r}.")
+    return namespace, name
+
+
+def _status(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
+    cluster = connect_kubernetes(context.settings)
+    if args.namespace:
+        cluster.require_namespace(args.namespace)
+    rows = [row for row in deployments.list_deployments(cluster, actor)
+            if not args.namespace or row.deployment.namespace == args.namespace]
+    print(f"{'NAMESPACE':<14} {'NAME':<24} {'READY':<7} {'UP-TO-DATE':<10} {'AVAILABLE':<9} {'MODEL':<22} "
+          f"{'VERSION':<7} HEALTH")
+    for row in rows:
+        d = row.deployment
+        health = d.health.value + (f" ({d.health_reason})" if d.health_reason else "")
+        print(f"{d.namespace:<14} {d.name:<24} {f'{d.ready}/{d.desired}':<7} {d.updated:<10} {d.available:<9} "
+              f"{d.model or '-':<22} {d.model_version or '-':<7} {health}")
+    return 0
+
+
+def _scale(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
+    namespace, name = _target(args.deployment)
+    result = deployments.scale(
+        connect_kubernetes(context.settings), context.audit, actor, namespace=namespace, name=name,
+        replicas=args.replicas, seen_resource_version="", reason=args.reason,
+        max_replicas=context.settings.max_replicas, clock=context.clock,
+    )
+    print(result.message)
+    return 0
+
+
+def _restart(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
+    namespace, name = _target(args.deployment)
+    result = deployments.restart(connect_kubernetes(context.settings), context.audit, actor, namespace=namespace,
+                                 name=name, seen_resource_version="", reason=args.reason, clock=context.clock)
+    print(result.message)
+    return 0
+
+
+def _rollback(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
+    namespace, name = _target(args.deployment)
+    result = deployments.rollback(connect_kubernetes(context.settings), context.audit, actor, namespace=namespace,
+                                  name=name, to_revision=args.to_revision, seen_resource_version="",
+                                  reason=args.reason, clock=context.clock)
+    print(result.message)
+    return 0
+
+
 def _check_config(args: argparse.Namespace, context: ConsoleContext, actor: Actor | None) -> int:
     settings = context.settings
     context.audit.ping()
@@ -59,7 +110,7 @@ def _check_config(args: argparse.Namespace, context: ConsoleContext, actor: Acto
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m console", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m console", description="The console's services for scripts and CI/CD pipelines.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     login = argparse.ArgumentParser(add_help=False)
     login.add_argument("--user", help="the acting user, from the credentials file")
@@ -69,6 +120,27 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.set_defaults(handler=_audit, needs_login=True)
+
+    status = commands.add_parser("status", parents=[login], help="deployments and their health")
+    status.add_argument("namespace", nargs="?", help="only this namespace")
+    status.set_defaults(handler=_status, needs_login=True)
+
+    scale = commands.add_parser("scale", parents=[login], help="scale a deployment")
+    scale.add_argument("deployment", metavar="NAMESPACE/DEPLOYMENT")
+    scale.add_argument("replicas", metavar="REPLICAS", help="a whole number from 0 to the maximum")
+    scale.add_argument("--reason", required=True)
+    scale.set_defaults(handler=_scale, needs_login=True)
+
+    restart = commands.add_parser("restart", parents=[login], help="restart a deployment's pods")
+    restart.add_argument("deployment", metavar="NAMESPACE/DEPLOYMENT")
+    restart.add_argument("--reason", required=True)
+    restart.set_defaults(handler=_restart, needs_login=True)
+
+    rollback = commands.add_parser("rollback", parents=[login], help="roll a deployment back (kubectl rollout undo)")
+    rollback.add_argument("deployment", metavar="NAMESPACE/DEPLOYMENT")
+    rollback.add_argument("--to-revision", type=int, default=None, help="default: the previous revision")
+    rollback.add_argument("--reason", required=True)
+    rollback.set_defaults(handler=_rollback, needs_login=True)
 
     check = commands.add_parser("check-config", help="check the settings and credentials, then exit")
     check.set_defaults(handler=_check_config, needs_login=False)

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from console.adapters.audit_store import AuditStore
 from console.adapters.credentials import CredentialsFile
+from console.adapters.kubernetes import KubernetesCluster
 from console.config import Settings, load_settings
+from console.errors import BackendUnavailable
 from console.services.auth import check_production_credentials
 from console.services.clock import Clock, utc_now
 
@@ -26,3 +28,17 @@ def build_context(settings: Settings | None = None) -> ConsoleContext:
     check_production_credentials(settings, credentials)
     audit = AuditStore(settings.audit_database_url, timeout_seconds=settings.request_timeout_seconds)
     return ConsoleContext(settings=settings, credentials=credentials, audit=audit)
+
+
+def connect_kubernetes(settings: Settings) -> KubernetesCluster:
+    """The Kubernetes adapter for the configured cluster; BackendUnavailable when none is configured."""
+    if not settings.kubernetes_configured:
+        raise BackendUnavailable(
+            "Kubernetes is not connected: set KUBECONFIG or CONSOLE_KUBE_IN_CLUSTER=true.", backend="Kubernetes"
+        )
+    return KubernetesCluster(
+        namespaces=settings.namespaces,
+        kubeconfig=settings.kubeconfig,
+        in_cluster=settings.kube_in_cluster,
+        timeout_seconds=settings.request_timeout_seconds,
+    )

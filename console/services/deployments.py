@@ -1,0 +1,281 @@
+"""Deployments: see every model-serving service, and scale, restart, pause, resume or roll one back.
+
+Reads make a fixed number of list calls whatever the number of deployments. Every action checks the role,
+validates its input before touching the cluster, sends a JSON patch guarded by the resourceVersion the operator
+saw, writes ``kubernetes.io/change-cause`` and leaves exactly one audit record with the state before and after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from console.adapters.audit_store import AuditStore
+from console.adapters.kubernetes import KubernetesCluster
+from console.domain.access import Actor, Permission
+from console.domain.workloads import (
+    DeploymentInfo,
+    EventInfo,
+    PodInfo,
+    Revision,
+    RolloutProgress,
+    TemplateChange,
+    change_cause,
+    deployment_from,
+    describe_template_change,
+    event_from,
+    group_by_deployment,
+    pause_patch,
+    restart_patch,
+    rollback_patch,
+    rollout_progress,
+    scale_patch,
+    templates_match,
+    pod_from,
+)
+from console.errors import Conflict, InvalidInput, NotFound
+from console.services.audit import audited_action, require
+from console.services.clock import Clock, utc_now
+
+
+@dataclass(frozen=True)
+class DeploymentRow:
+    deployment: DeploymentInfo
+    revisions: tuple[Revision, ...]
+    pods: tuple[PodInfo, ...]
+
+
+@dataclass(frozen=True)
+class DeploymentDetail:
+    deployment: DeploymentInfo
+    revisions: tuple[Revision, ...]
+    pods: tuple[PodInfo, ...]
+    events: tuple[EventInfo, ...]
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    deployment: DeploymentInfo
+    message: str
+    changed: bool = True
+
+
+def list_deployments(cluster: KubernetesCluster, actor: Actor) -> list[DeploymentRow]:
+    """Every deployment of the allowed namespaces with revisions and pods: three list calls in all."""
+    require(actor, Permission.READ)
+    joined = group_by_deployment(cluster.list_deployments(), cluster.list_replica_sets(), cluster.list_pods())
+    rows = [DeploymentRow(d, tuple(revisions), tuple(pods)) for d, revisions, pods in joined]
+    rows.sort(key=lambda row: (row.deployment.namespace, row.deployment.name))
+    return rows
+
+
+def _selector(deployment_obj: dict[str, Any]) -> str:
+    labels = deployment_obj.get("spec", {}).get("selector", {}).get("matchLabels") or {}
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def deployment_detail(cluster: KubernetesCluster, actor: Actor, namespace: str, name: str) -> DeploymentDetail:
+    """One deployment with its revision history (newest first, current marked), pods and recent events."""
+    require(actor, Permission.READ)
+    obj = cluster.get_deployment(namespace, name)
+    selector = _selector(obj)
+    replica_sets = cluster.list_namespaced_replica_sets(namespace, label_selector=selector)
+    pods = cluster.list_namespaced_pods(namespace, label_selector=selector)
+    [(deployment, revisions, deployment_pods)] = group_by_deployment([obj], replica_sets, pods)
+    names = {name} | {r.replica_set for r in revisions} | {p.name for p in deployment_pods}
+    events = sorted(
+        (event_from(e) for e in cluster.list_events(namespace, involved_names=names)),
+        key=lambda event: event.last_seen.timestamp() if event.last_seen else 0.0,
+        reverse=True,
+    )
+    return DeploymentDetail(deployment, tuple(revisions), tuple(deployment_pods), tuple(events[:50]))
+
+
+def rollout_status(cluster: KubernetesCluster, actor: Actor, namespace: str, name: str) -> RolloutProgress:
+    require(actor, Permission.READ)
+    return rollout_progress(deployment_from(cluster.get_deployment(namespace, name)))
+
+
+def _state(deployment: DeploymentInfo) -> dict[str, Any]:
+    return {
+        "resourceVersion": deployment.resource_version,
+        "generation": deployment.generation,
+        "replicas": deployment.desired,
+        "paused": deployment.paused,
+        "images": list(deployment.images),
+        "modelVersion": deployment.model_version,
+        "changeCause": deployment.change_cause,
+    }
+
+
+def _load_seen(cluster: KubernetesCluster, namespace: str, name: str, seen_resource_version: str) -> DeploymentInfo:
+    """The deployment, refused as a Conflict if it changed since the operator loaded it."""
+    deployment = deployment_from(cluster.get_deployment(namespace, name))
+    if seen_resource_version and deployment.resource_version != seen_resource_version:
+        raise Conflict(f"deployments {namespace}/{name} changed since you loaded it - reload.")
+    return deployment
+
+
+def parse_replicas(value: object, *, max_replicas: int) -> int:
+    """A replica count from user input: a whole number from 0 to the configured maximum."""
+    if isinstance(value, bool):
+        raise InvalidInput("Replicas must be a whole number.")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidInput(f"Replicas must be a whole number, got {value:g}.")
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("-").isdigit():
+            raise InvalidInput(f"Replicas must be a whole number, got {value!r}.")
+        value = int(text)
+    if not isinstance(value, int):
+        raise InvalidInput("Replicas must be a whole number.")
+    if value < 0:
+        raise InvalidInput(f"Replicas cannot be negative (got {value}).")
+    if value > max_replicas:
+        raise InvalidInput(f"Replicas must be at most {max_replicas} (got {value}); the limit is CONSOLE_MAX_REPLICAS.")
+    return value
+
+
+def scale(
+    cluster: KubernetesCluster, audit: AuditStore, actor: Actor, *, namespace: str, name: str, replicas: object,
+    seen_resource_version: str, reason: str, max_replicas: int, clock: Clock = utc_now,
+) -> ActionResult:
+    """Scale to a number of replicas, with the resourceVersion the operator saw."""
+    with audited_action(audit, actor, Permission.OPERATE_DEPLOYMENT, action="scale", target=f"{namespace}/{name}",
+                        reason=reason, parameters={"replicas": replicas}, clock=clock) as record:
+        count = parse_replicas(replicas, max_replicas=max_replicas)
+        cluster.require_namespace(namespace)
+        deployment = _load_seen(cluster, namespace, name, seen_resource_version)
+        record.before = _state(deployment)
+        patched = deployment_from(cluster.patch_deployment(
+            namespace, name, scale_patch(deployment, count, change_cause(actor.username, "scale", reason.strip()))
+        ))
+        record.after = _state(patched)
+        return ActionResult(patched, f"Scaled {namespace}/{name} from {deployment.desired} to {count} replicas.")
+
+
+def restart(
+    cluster: KubernetesCluster, audit: AuditStore, actor: Actor, *, namespace: str, name: str,
+    seen_resource_version: str, reason: str, clock: Clock = utc_now,
+) -> ActionResult:
+    """Restart every pod by a rolling update, as ``kubectl rollout restart`` does."""
+    with audited_action(audit, actor, Permission.OPERATE_DEPLOYMENT, action="restart", target=f"{namespace}/{name}",
+                        reason=reason, clock=clock) as record:
+        cluster.require_namespace(namespace)
+        deployment = _load_seen(cluster, namespace, name, seen_resource_version)
+        if deployment.paused:
+            raise Conflict(f"{namespace}/{name} is paused: resume it before restarting (a paused rollout would not start).")
+        record.before = _state(deployment)
+        restarted_at = clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        record.parameters["restartedAt"] = restarted_at
+        patched = deployment_from(cluster.patch_deployment(
+            namespace, name,
+            restart_patch(deployment, restarted_at, change_cause(actor.username, "restart", reason.strip())),
+        ))
+        record.after = _state(patched)
+        return ActionResult(patched, f"Restarting {namespace}/{name}.")
+
+
+def set_paused(
+    cluster: KubernetesCluster, audit: AuditStore, actor: Actor, *, namespace: str, name: str, paused: bool,
+    seen_resource_version: str, reason: str, clock: Clock = utc_now,
+) -> ActionResult:
+    """Pause or resume the rollout, as ``kubectl rollout pause`` / ``resume``."""
+    action = "pause" if paused else "resume"
+    with audited_action(audit, actor, Permission.OPERATE_DEPLOYMENT, action=action, target=f"{namespace}/{name}",
+                        reason=reason, clock=clock) as record:
+        cluster.require_namespace(namespace)
+        deployment = _load_seen(cluster, namespace, name, seen_resource_version)
+        record.before = _state(deployment)
+        if deployment.paused == paused:
+            record.after = record.before
+            record.note = f"already {'paused' if paused else 'running'}; nothing changed"
+            return ActionResult(deployment, f"{namespace}/{name} is already {'paused' if paused else 'resumed'}.",
+                                changed=False)
+        patched = deployment_from(cluster.patch_deployment(
+            namespace, name, pause_patch(deployment, paused, change_cause(actor.username, action, reason.strip()))
+        ))
+        record.after = _state(patched)
+        return ActionResult(patched, f"{'Paused' if paused else 'Resumed'} {namespace}/{name}.")
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    deployment: DeploymentInfo
+    target: Revision
+    changes: tuple[TemplateChange, ...]
+
+    @property
+    def already_current(self) -> bool:
+        return templates_match(self.target.template, self.deployment.template)
+
+
+def plan_rollback(
+    cluster: KubernetesCluster, actor: Actor, *, namespace: str, name: str, to_revision: int | None
+) -> RollbackPlan:
+    """The revision a rollback goes to (the previous one when None) and what it changes, for the dialog."""
+    require(actor, Permission.READ)
+    if to_revision is not None and (isinstance(to_revision, bool) or not isinstance(to_revision, int) or to_revision < 0):
+        raise InvalidInput(f"A revision is a whole number of at least 1 (got {to_revision!r}).")
+    obj = cluster.get_deployment(namespace, name)
+    replica_sets = cluster.list_namespaced_replica_sets(namespace, label_selector=_selector(obj))
+    [(deployment, revisions, _)] = group_by_deployment([obj], replica_sets, [])
+    target = _target_revision(deployment, revisions, to_revision)
+    return RollbackPlan(deployment, target, tuple(describe_template_change(deployment.template, target.template)))
+
+
+def _target_revision(deployment: DeploymentInfo, revisions: list[Revision], to_revision: int | None) -> Revision:
+    # kubectl's deploymentRevision: 0 means the newest revision below the current one.
+    if not to_revision:
+        current = max((r.number for r in revisions if r.is_current), default=None)
+        older = [r for r in revisions if current is None or r.number < current]
+        if not older:
+            raise NotFound(f"{deployment.key} has no previous revision to roll back to.")
+        return max(older, key=lambda r: r.number)
+    for revision in revisions:
+        if revision.number == to_revision:
+            return revision
+    known = ", ".join(str(r.number) for r in sorted(revisions, key=lambda r: r.number)) or "none"
+    raise NotFound(f"{deployment.key} has no revision {to_revision} (revisions kept: {known}).")
+
+
+def rollback(
+    cluster: KubernetesCluster, audit: AuditStore, actor: Actor, *, namespace: str, name: str,
+    to_revision: int | None, seen_resource_version: str, reason: str, clock: Clock = utc_now,
+) -> ActionResult:
+    """Roll back exactly as ``kubectl rollout undo [--to-revision]``, guarded by the resourceVersion."""
+    with audited_action(audit, actor, Permission.OPERATE_DEPLOYMENT, action="rollback", target=f"{namespace}/{name}",
+                        reason=reason, parameters={"toRevision": to_revision}, clock=clock) as record:
+        cluster.require_namespace(namespace)
+        plan = plan_rollback(cluster, actor, namespace=namespace, name=name, to_revision=to_revision)
+        deployment = plan.deployment
+        record.before = _state(deployment)
+        record.parameters["toRevision"] = plan.target.number
+        if deployment.paused:
+            raise Conflict(
+                f"{namespace}/{name} is paused: you cannot roll back a paused deployment; resume it first."
+            )
+        if seen_resource_version and deployment.resource_version != seen_resource_version:
+            raise Conflict(f"deployments {namespace}/{name} changed since you loaded it - reload.")
+        if plan.already_current:
+            record.after = record.before
+            record.note = f"skipped rollback (current template already matches revision {plan.target.number})"
+            return ActionResult(deployment, f"Skipped: the current template already matches revision "
+                                            f"{plan.target.number}.", changed=False)
+        patched = deployment_from(cluster.patch_deployment(
+            namespace, name,
+            rollback_patch(deployment, plan.target, change_cause(actor.username, "rollback", reason.strip())),
+        ))
+        record.after = _state(patched)
+        return ActionResult(patched, f"Rolled {namespace}/{name} back to revision {plan.target.number}.")
+
+
+def pods_of(cluster: KubernetesCluster, actor: Actor, namespace: str, name: str) -> list[PodInfo]:
+    """The pods of one deployment, for the logs page."""
+    require(actor, Permission.READ)
+    obj = cluster.get_deployment(namespace, name)
+    return sorted((pod_from(p) for p in cluster.list_namespaced_pods(namespace, label_selector=_selector(obj))),
+                  key=lambda pod: pod.name)
+
