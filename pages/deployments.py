@@ -18,6 +18,7 @@ if message := st.session_state.pop(view.MESSAGE_KEY, None):
     st.success(message)
 view.rollout_watch(actor)
 
+selected = None
 with shown_errors():
     rows = view.cached_rows(context.settings.namespaces, actor)
     filters = st.columns([2, 2, 3])
@@ -41,8 +42,6 @@ with shown_errors():
         selected = keys[picked[0]]
     elif default in keys:
         selected = default
-    else:
-        selected = None
 
 if selected:
     namespace, name = selected.split("/", 1)

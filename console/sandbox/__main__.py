@@ -30,12 +30,12 @@ def _wait_for_http(url: str, *, timeout_seconds: float, process=None) -> bool:  
     return False
 
 
+_stopping = threading.Event()
+
+
 def _run_until_signalled(sandbox: Sandbox, watched=None) -> int:  # type: ignore[no-untyped-def]
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
     code = 0
-    while not stopping.wait(0.5):
+    while not _stopping.wait(0.5):
         if watched is not None and watched.poll() is not None:
             print(f"the console exited with status {watched.returncode}; see {sandbox.root / 'console.log'}")
             code = 1
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reset", action="store_true", help="rebuild .sandbox/ from scratch")
     parser.add_argument("--root", type=Path, default=None, help="where the sandbox lives (default .sandbox/)")
     args = parser.parse_args(argv)
+    # From the start, so a Ctrl-C during start-up still stops what was started.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: _stopping.set())
 
     sandbox = Sandbox(root=args.root.resolve()) if args.root else Sandbox()
     if args.command == "down":
@@ -68,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.start()
     print(f"sandbox settings: source {sandbox.paths.env_file}")
     if args.command == "up":
+        if sandbox.kube_server is not None:
+            print(f"Kubernetes API: {sandbox.kube_server.url}")
         print(f"sandbox is up after {time.monotonic() - started:.1f} s; Ctrl-C stops it")
         return _run_until_signalled(sandbox)
 
@@ -79,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print()
     print(f"  console:  {url}   (up after {time.monotonic() - started:.1f} s)")
+    if sandbox.kube_server is not None:
+        print(f"  Kubernetes API: {sandbox.kube_server.url}  (kubectl --kubeconfig {sandbox.paths.kubeconfig} get deploy -A)")
     for name, value in sorted(sandbox.settings_environment().items()):
         if name in ("KUBECONFIG", "MLFLOW_TRACKING_URI", "MLFLOW_UI_URL", "PROMETHEUS_URL"):
             print(f"  {name}: {value}")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from console.sandbox.catalog import DEMO_NAMESPACES
 from console.sandbox.users import write_demo_credentials
@@ -104,6 +105,7 @@ class Sandbox:
     environ: dict[str, str] = field(default_factory=dict)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
+    kube_server: Any = None
 
     @property
     def paths(self) -> SandboxPaths:
@@ -154,11 +156,23 @@ class Sandbox:
         temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
         temporary.replace(self.paths.env_file)
 
-    def start(self) -> None:
+    def start(self, *, kube_port: int = 0) -> None:
         """Start the sandbox's services and write ``.sandbox/env``."""
         self.prepare()
         stop_pids(self.paths.pids)  # a previous run that was killed without cleaning up
+        self._start_kubernetes(kube_port)
         self.write_env_file()
+
+    def _start_kubernetes(self, port: int) -> None:
+        # The API server's state lives in memory: every start seeds the demo world afresh.
+        from console.sandbox.kube import KubeApiServer, seed_demo_world
+
+        server = KubeApiServer(host="127.0.0.1", port=port).start()
+        self.on_stop(server.stop)
+        seed_demo_world(server, now=self.now())
+        server.write_kubeconfig(self.paths.kubeconfig)
+        self.kube_server = server
+        self.environ["KUBECONFIG"] = str(self.paths.kubeconfig)
 
     def spawn(self, command: list[str], *, log_name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start a child process in its own process group, log to ``.sandbox/<log_name>.log``, record its PID."""

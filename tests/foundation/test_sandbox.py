@@ -36,8 +36,12 @@ def test_prepare_is_atomic_and_reused(tmp_path: Path) -> None:
 def test_env_file_gives_valid_settings(tmp_path: Path) -> None:
     sandbox = Sandbox(root=tmp_path / ".sandbox")
     sandbox.start()
-    settings = load_settings(read_env_file(sandbox.paths.env_file))
-    assert settings.environment == "demo" and settings.namespaces == ("ml-serving", "ml-staging")
+    try:
+        settings = load_settings(read_env_file(sandbox.paths.env_file))
+        assert settings.environment == "demo" and settings.namespaces == ("ml-serving", "ml-staging")
+        assert settings.kubeconfig == sandbox.paths.kubeconfig
+    finally:
+        sandbox.stop()
 
 
 def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(tmp_path: Path) -> None:

@@ -1,0 +1,213 @@
+"""Deployments use cases against the sandbox API server over HTTP: reads, actions, and every bad input."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from console.adapters.audit_store import AuditStore
+from console.adapters.kubernetes import KubernetesCluster
+from console.domain.audit import Outcome
+from console.domain.workloads import CHANGE_CAUSE, Health, RESTARTED_AT
+from console.errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound
+from console.sandbox.kube import KubeApiServer
+from console.services import deployments as service
+from tests.deployments.conftest import NAMESPACES, OPERATOR, VIEWER
+
+NS, NAME = "ml-serving", "iris-classifier"
+
+
+def snapshot(kube: KubeApiServer, name: str = NAME, namespace: str = NS) -> dict[str, Any]:
+    obj = kube.get("deployments", namespace, name)
+    assert obj is not None
+    return obj
+
+
+def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def test_overview_makes_three_list_calls_and_reads_the_conventions(cluster: KubernetesCluster) -> None:
+    rows = service.list_deployments(cluster, VIEWER)
+    assert cluster.calls == {"list deployments": 1, "list replicasets": 1, "list pods": 1}
+    by_key = {row.deployment.key: row for row in rows}
+    assert set(by_key) == {"ml-serving/iris-classifier", "ml-serving/wine-quality", "ml-staging/diabetes-regressor"}
+    iris = by_key["ml-serving/iris-classifier"].deployment
+    assert (iris.model, iris.alias, iris.model_version) == ("iris-classifier", "champion", "4")
+    revisions = by_key["ml-serving/iris-classifier"].revisions
+    assert [r.number for r in revisions] == sorted((r.number for r in revisions), reverse=True)
+    assert [r.is_current for r in revisions].count(True) == 1 and revisions[0].is_current
+
+
+def test_crash_looping_deployment_is_degraded(cluster: KubernetesCluster) -> None:
+    def wine() -> Any:
+        return next(r.deployment for r in service.list_deployments(cluster, VIEWER) if r.deployment.name == "wine-quality")
+
+    wait_for(lambda: wine().health is Health.DEGRADED)
+    assert "CrashLoopBackOff" in wine().health_reason
+
+
+def test_detail_has_history_pods_and_events(cluster: KubernetesCluster) -> None:
+    detail = service.deployment_detail(cluster, VIEWER, NS, NAME)
+    assert detail.revisions[0].is_current and detail.revisions[0].model_version == "4"
+    assert all(pod.owner == detail.revisions[0].replica_set for pod in detail.pods)
+    assert detail.deployment.change_cause
+
+
+def test_scale_writes_change_cause_and_one_audit_record(cluster: KubernetesCluster, kube: KubeApiServer,
+                                                         audit: AuditStore) -> None:
+    before = service.deployment_detail(cluster, OPERATOR, NS, NAME).deployment
+    result = service.scale(cluster, audit, OPERATOR, namespace=NS, name=NAME, replicas=5,
+                           seen_resource_version=before.resource_version, reason="traffic peak", max_replicas=50)
+    obj = snapshot(kube)
+    assert obj["spec"]["replicas"] == 5 == result.deployment.desired
+    assert obj["metadata"]["annotations"][CHANGE_CAUSE] == "oscar: scale - traffic peak"
+    [record] = audit.query()
+    assert (record.outcome, record.action, record.target) == (Outcome.SUCCEEDED, "scale", f"{NS}/{NAME}")
+    assert record.before["replicas"] == before.desired and record.after["replicas"] == 5
+    wait_for(lambda: snapshot(kube)["status"].get("readyReplicas") == 5)
+
+
+@pytest.mark.parametrize(
+    ("replicas", "message"),
+    [(-1, "cannot be negative"), (51, "at most 50"), ("2.5", "whole number"), (2.5, "whole number"),
+     ("many", "whole number"), (True, "whole number")],
+)
+def test_bad_replicas_change_nothing(cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore,
+                                     replicas: object, message: str) -> None:
+    before = snapshot(kube)
+    with pytest.raises(InvalidInput, match=message):
+        service.scale(cluster, audit, OPERATOR, namespace=NS, name=NAME, replicas=replicas,
+                      seen_resource_version=before["metadata"]["resourceVersion"], reason="r", max_replicas=50)
+    assert snapshot(kube)["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    [record] = audit.query()
+    assert record.outcome is Outcome.FAILED and message in record.error
+
+
+def test_stale_resource_version_is_a_conflict(cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore) -> None:
+    seen = snapshot(kube)["metadata"]["resourceVersion"]
+    service.scale(cluster, audit, OPERATOR, namespace=NS, name=NAME, replicas=4, seen_resource_version=seen,
+                  reason="first", max_replicas=50)
+    after_first = snapshot(kube)
+    with pytest.raises(Conflict, match="changed since you loaded it - reload"):
+        service.scale(cluster, audit, OPERATOR, namespace=NS, name=NAME, replicas=1, seen_resource_version=seen,
+                      reason="second", max_replicas=50)
+    assert snapshot(kube)["spec"]["replicas"] == 4
+    assert snapshot(kube)["metadata"]["annotations"][CHANGE_CAUSE] == after_first["metadata"]["annotations"][CHANGE_CAUSE]
+    assert [r.outcome for r in audit.query()] == [Outcome.FAILED, Outcome.SUCCEEDED]
+
+
+def test_viewer_is_denied_before_any_request(cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore) -> None:
+    before = snapshot(kube)
+    with pytest.raises(Forbidden, match="may not operate deployments"):
+        service.restart(cluster, audit, VIEWER, namespace=NS, name=NAME,
+                        seen_resource_version=before["metadata"]["resourceVersion"], reason="r")
+    assert cluster.calls == {}
+    assert [r.outcome for r in audit.query()] == [Outcome.DENIED]
+
+
+def test_namespace_outside_the_allow_list(cluster: KubernetesCluster, audit: AuditStore) -> None:
+    with pytest.raises(Forbidden, match="Namespace 'kube-system' is not managed by this console"):
+        service.scale(cluster, audit, OPERATOR, namespace="kube-system", name="coredns", replicas=1,
+                      seen_resource_version="1", reason="r", max_replicas=50)
+    assert cluster.calls == {}
+
+
+def test_forbidden_by_the_api_names_verb_resource_and_namespace(cluster: KubernetesCluster, kube: KubeApiServer,
+                                                                 audit: AuditStore) -> None:
+    kube.policy.deny(verb="patch", resource="deployments", namespace=NS)
+    before = snapshot(kube)
+    with pytest.raises(Forbidden, match="may not patch deployments in namespace ml-serving"):
+        service.scale(cluster, audit, OPERATOR, namespace=NS, name=NAME, replicas=2,
+                      seen_resource_version=before["metadata"]["resourceVersion"], reason="r", max_replicas=50)
+    assert snapshot(kube)["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert audit.query()[0].outcome is Outcome.FAILED
+
+
+def test_deleted_deployment_is_not_found(cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore) -> None:
+    with pytest.raises(NotFound, match="gone"):
+        service.restart(cluster, audit, OPERATOR, namespace=NS, name="no-such-model", seen_resource_version="1",
+                        reason="r")
+
+
+def test_unreachable_and_slow_api_answer_within_the_timeout(cluster: KubernetesCluster, kube: KubeApiServer,
+                                                            tmp_path) -> None:  # type: ignore[no-untyped-def]
+    kube.faults.add(verb="list", resource="deployments", latency_seconds=5)
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailable, match="did not answer in time"):
+        service.list_deployments(cluster, VIEWER)
+    assert time.monotonic() - started < 4
+    kube.faults.clear()
+    address = kube.url
+    kube.stop()
+    fresh = KubernetesCluster(namespaces=NAMESPACES, kubeconfig=tmp_path / "kubeconfig", timeout_seconds=2)
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailable, match=f"The Kubernetes API at {address} is not reachable"):
+        service.list_deployments(fresh, VIEWER)
+    assert time.monotonic() - started < 4
+
+
+def test_restart_pause_and_resume(cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore) -> None:
+    seen = snapshot(kube)["metadata"]["resourceVersion"]
+    service.restart(cluster, audit, OPERATOR, namespace=NS, name=NAME, seen_resource_version=seen, reason="stuck")
+    obj = snapshot(kube)
+    assert RESTARTED_AT in obj["spec"]["template"]["metadata"]["annotations"]
+    assert obj["metadata"]["annotations"][CHANGE_CAUSE] == "oscar: restart - stuck"
+    result = service.set_paused(cluster, audit, OPERATOR, namespace=NS, name=NAME, paused=True,
+                                seen_resource_version=obj["metadata"]["resourceVersion"], reason="investigate")
+    assert snapshot(kube)["spec"]["paused"] is True and result.deployment.paused
+    with pytest.raises(Conflict, match="paused"):
+        service.rollback(cluster, audit, OPERATOR, namespace=NS, name=NAME, to_revision=1,
+                         seen_resource_version=result.deployment.resource_version, reason="r")
+    resumed = service.set_paused(cluster, audit, OPERATOR, namespace=NS, name=NAME, paused=False,
+                                 seen_resource_version=snapshot(kube)["metadata"]["resourceVersion"], reason="done")
+    assert snapshot(kube)["spec"]["paused"] is False and resumed.changed
+    assert [r.action for r in audit.query()] == ["resume", "rollback", "pause", "restart"]
+
+
+def test_rollback_reuses_the_old_replica_set_like_kubectl(cluster: KubernetesCluster, kube: KubeApiServer,
+                                                          audit: AuditStore) -> None:
+    detail = service.deployment_detail(cluster, OPERATOR, NS, NAME)
+    newest = detail.revisions[0].number
+    target = detail.revisions[-1]
+    plan = service.plan_rollback(cluster, OPERATOR, namespace=NS, name=NAME, to_revision=target.number)
+    assert any(change.what == "model version" for change in plan.changes)
+    result = service.rollback(cluster, audit, OPERATOR, namespace=NS, name=NAME, to_revision=target.number,
+                              seen_resource_version=detail.deployment.resource_version, reason="bad model")
+    assert result.changed and result.deployment.model_version == target.model_version
+
+    def reused() -> bool:
+        rs = kube.get("replicasets", NS, target.replica_set)
+        return rs is not None and rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == str(newest + 1)
+
+    wait_for(reused)
+    obj = snapshot(kube)
+    assert obj["metadata"]["annotations"][CHANGE_CAUSE] == "oscar: rollback - bad model"
+    assert "pod-template-hash" not in obj["spec"]["template"]["metadata"].get("labels", {})
+    # Rolling back to what is already current is skipped, with a message and a record.
+    again = service.rollback(cluster, audit, OPERATOR, namespace=NS, name=NAME, to_revision=newest + 1,
+                             seen_resource_version=obj["metadata"]["resourceVersion"], reason="again")
+    assert not again.changed and "already matches" in again.message
+    assert snapshot(kube)["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
+
+
+def test_rollback_to_a_missing_revision(cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore) -> None:
+    before = snapshot(kube)
+    with pytest.raises(NotFound, match="has no revision 99"):
+        service.rollback(cluster, audit, OPERATOR, namespace=NS, name=NAME, to_revision=99,
+                         seen_resource_version=before["metadata"]["resourceVersion"], reason="r")
+    assert snapshot(kube)["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert audit.query()[0].outcome is Outcome.FAILED
+
+
+def test_namespaced_roles_only_fall_back_to_per_namespace_lists(cluster: KubernetesCluster, kube: KubeApiServer) -> None:
+    for resource in ("deployments", "replicasets", "pods"):
+        kube.policy.deny(verb="list", resource=resource, namespace="")  # cluster-wide lists only
+    rows = service.list_deployments(cluster, VIEWER)
+    assert len(rows) == 3
+    assert set(NAMESPACES) == {row.deployment.namespace for row in rows}
