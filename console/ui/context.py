@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from console.domain.access import Actor
-from console.errors import ConsoleError
 from console.services.context import ConsoleContext, build_context
 
 ACTOR_KEY = "console_actor"
@@ -18,8 +17,9 @@ def get_context() -> ConsoleContext:
 
 
 def current_actor() -> Actor:
-    """The signed-in user; the entry script guarantees one before any page runs."""
+    """The signed-in user. The entry script guarantees one before it registers any page; a page reached
+    another way (Streamlit's ``pages/`` mode, before the first sign-in of the process) goes to the sign-in."""
     actor = st.session_state.get(ACTOR_KEY)
     if not isinstance(actor, Actor):
-        raise ConsoleError("You are not signed in.")
+        st.switch_page("app.py")
     return actor

@@ -57,8 +57,8 @@ def _submit_login(context: ConsoleContext) -> None:
     st.session_state[_SET_COOKIE_KEY] = True
 
 
-def login_gate(context: ConsoleContext) -> tuple[Actor, stauth.Authenticate] | None:
-    """The signed-in actor, or None after drawing the login form."""
+def login_gate(context: ConsoleContext) -> tuple[Actor | None, stauth.Authenticate]:
+    """The signed-in actor (restored from the login cookie when there is one), or None."""
     authenticator = _authenticator(context)
     try:
         authenticator.login(location="unrendered")  # signs in again from a valid login cookie
@@ -66,13 +66,17 @@ def login_gate(context: ConsoleContext) -> tuple[Actor, stauth.Authenticate] | N
         st.session_state["authentication_status"] = None  # the cookie names a user who no longer exists
     username = st.session_state.get("username")
     actor = auth.actor_for(context.credentials, username) if st.session_state.get("authentication_status") else None
-    if actor is not None:
-        if st.session_state.pop(_SET_COOKIE_KEY, False):
-            authenticator.cookie_controller.set_cookie()
-        st.session_state[ACTOR_KEY] = actor
-        return actor, authenticator
+    if actor is None:
+        st.session_state.pop(ACTOR_KEY, None)
+        return None, authenticator
+    if st.session_state.pop(_SET_COOKIE_KEY, False):
+        authenticator.cookie_controller.set_cookie()
+    st.session_state[ACTOR_KEY] = actor
+    return actor, authenticator
 
-    st.session_state.pop(ACTOR_KEY, None)
+
+def login_form(context: ConsoleContext) -> None:
+    """The sign-in form; a successful sign-in reruns into the console."""
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title("ML operations console")
@@ -86,7 +90,6 @@ def login_gate(context: ConsoleContext) -> tuple[Actor, stauth.Authenticate] | N
             show_error(error)
         if context.settings.environment == "demo":
             st.caption("Demo logins: viewer / viewer-demo, operator / operator-demo, admin / admin-demo")
-    return None
 
 
 def logout(authenticator: stauth.Authenticate) -> None:

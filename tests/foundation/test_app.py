@@ -78,7 +78,8 @@ def test_viewer_cannot_reach_the_audit_page(demo_env: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="Could not find a navigation page") as caught:
         app.switch_page("pages/audit.py")
     registered = str(caught.value).split("Known pages: ")[1]
-    assert [Path(p).stem for p in ast.literal_eval(registered.rstrip("."))] == [page.key for page in pages_for(Role.VIEWER)]
+    registered_files = [Path(p).stem for p in ast.literal_eval(registered.rstrip(".")) if p.endswith(".py")]
+    assert registered_files == [page.key for page in pages_for(Role.VIEWER)]
 
 
 def test_wrong_password_is_refused_and_recorded(demo_env: dict[str, str]) -> None:
