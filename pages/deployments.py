@@ -15,7 +15,7 @@ actor = current_actor()
 now = context.clock()
 
 if message := st.session_state.pop(view.MESSAGE_KEY, None):
-    st.success(message)
+    (st.error if st.session_state.pop(view.FAILED_KEY, False) else st.success)(message)
 view.rollout_watch(actor)
 
 selected = None
@@ -37,7 +37,7 @@ with shown_errors():
                              on_select="rerun", selection_mode="single-row", key="deploy_table")
     picked = selection.selection.rows if selection else []
     keys = [row.deployment.key for row in shown]
-    default = st.query_params.get("deployment")
+    default = f"{st.query_params.get('namespace')}/{st.query_params.get('deployment')}"
     if picked:
         selected = keys[picked[0]]
     elif default in keys:

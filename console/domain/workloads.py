@@ -185,9 +185,12 @@ def assess_health(deployment: DeploymentInfo, pods: Iterable[PodInfo]) -> tuple[
     )
     if rolling:
         return Health.PROGRESSING, f"{deployment.updated} of {deployment.desired} updated"
-    if available.get("status") == "False" or deployment.available < deployment.desired:
+    if available.get("status") == "False":
         reason = available.get("reason") or "MinimumReplicasUnavailable"
         return Health.DEGRADED, f"{reason}: {deployment.available} of {deployment.desired} available"
+    if deployment.available < deployment.desired:
+        # Pods still starting (a scale-up): progressing until the progress deadline says otherwise.
+        return Health.PROGRESSING, f"{deployment.available} of {deployment.desired} available"
     return Health.HEALTHY, ""
 
 

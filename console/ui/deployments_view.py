@@ -17,7 +17,8 @@ from console.ui.errors import show_error, shown_errors
 
 WATCH_KEY = "deployments_watch"
 MESSAGE_KEY = "deployments_message"
-HEALTH_ICONS = {Health.HEALTHY: "🟢", Health.PROGRESSING: "🔵", Health.DEGRADED: "🔴", Health.PAUSED: "⏸️"}
+FAILED_KEY = "deployments_message_is_failure"
+HEALTH_ICONS = {Health.HEALTHY: "●", Health.PROGRESSING: "◐", Health.DEGRADED: "✖", Health.PAUSED: "❚❚"}
 
 
 def age(created_at: datetime | None, now: datetime) -> str:
@@ -212,9 +213,9 @@ def rollout_watch(actor: Actor) -> None:
         progress = service.rollout_status(kubernetes_cluster(), actor, namespace, name)
         st.progress(progress.fraction, text=f"{namespace}/{name}: {progress.message}")
         if progress.done or progress.failed:
-            if progress.failed:
-                st.error(progress.message)
-            else:
-                st.success(f"{namespace}/{name}: {progress.message}")
+            # Redraw the whole page once, so the table and detail show the finished state.
             st.session_state.pop(WATCH_KEY, None)
+            st.session_state[MESSAGE_KEY] = f"{namespace}/{name}: {progress.message}"
+            st.session_state[FAILED_KEY] = progress.failed
             cached_rows.clear()
+            st.rerun(scope="app")

@@ -46,7 +46,8 @@ def test_overview_table_and_detail(env: dict[str, str]) -> None:
     frame = app.dataframe[0].value
     assert set(frame["name"]) == {"iris-classifier", "wine-quality", "diabetes-regressor"}
     assert {"ready", "up-to-date", "available", "age", "image", "model", "version", "health", "last change"} <= set(frame.columns)
-    app.query_params["deployment"] = "ml-serving/iris-classifier"
+    app.query_params["namespace"] = "ml-serving"
+    app.query_params["deployment"] = "iris-classifier"
     app.run()
     assert not app.exception
     assert [h.value for h in app.subheader] == ["ml-serving/iris-classifier"]
@@ -58,7 +59,8 @@ def test_overview_table_and_detail(env: dict[str, str]) -> None:
 
 def test_viewer_sees_no_action_buttons(env: dict[str, str]) -> None:
     app = signed_in("viewer")
-    app.query_params["deployment"] = "ml-serving/iris-classifier"
+    app.query_params["namespace"] = "ml-serving"
+    app.query_params["deployment"] = "iris-classifier"
     app.run()
     assert not app.exception
     assert not {"Scale", "Restart", "Pause", "Roll back"} & {button.label for button in app.button}
