@@ -1,0 +1,235 @@
+"""Logs page helpers: the pickers (preselected from the query string), the options, and the live log view.
+
+The lines shown live in a bounded buffer in ``st.session_state``: a full script run reads them once for the
+current choices (and keeps them while only the display changes: timestamps, follow, pause); a follow refresh,
+inside ``st.fragment(run_every=...)``, reads only the lines newer than the last one it has and appends them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import streamlit as st
+
+from console.adapters.kubernetes import KubernetesCluster
+from console.domain.access import Actor
+from console.domain.logs import (
+    DEFAULT_TAIL_LINES,
+    LEVELS,
+    MAX_TAIL_LINES,
+    SINCE_CHOICES,
+    LogFilter,
+    LogLine,
+    log_file_name,
+    parse_timestamp,
+    render_lines,
+    rfc3339,
+)
+from console.domain.workloads import PodInfo
+from console.errors import Forbidden, InvalidInput
+from console.services.deployments import pods_of
+from console.services.logs import LogResult, deployment_names, read_logs
+from console.ui.errors import show_error
+
+ALL_PODS = "All pods (merged)"
+ALL_LEVELS = "All levels"
+FOLLOW_SECONDS = 2.0
+BUFFER_KEY = "logs_buffer"
+REFRESH_KEY = "logs_refresh"
+QUERY_APPLIED_KEY = "logs_query_applied"
+SINCE_LABELS = {"all": "Everything kept", "5m": "Last 5 minutes", "15m": "Last 15 minutes", "1h": "Last hour",
+                "6h": "Last 6 hours", "24h": "Last 24 hours"}
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    """Everything that decides which lines are read; a change of any of it reads again."""
+
+    namespace: str
+    deployment: str
+    pod: str | None
+    container: str | None
+    tail_lines: int
+    since_seconds: int | None
+    since_time: datetime | None
+    previous: bool
+    log_filter: LogFilter
+
+    @property
+    def file_name(self) -> str:
+        return log_file_name(deployment=self.deployment, pod=self.pod, container=self.container)
+
+
+@dataclass
+class LogBuffer:
+    request: LogRequest
+    refresh: int
+    lines: list[LogLine]
+    last_timestamp: datetime | None
+    merged: bool
+    read_count: int
+    notes: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    read_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    fresh: bool = True  # read by this script run; a follow refresh need not read again
+
+
+def apply_query_params(namespaces: tuple[str, ...]) -> None:
+    """Preselect from ``?namespace=..&deployment=..&pod=..&since=..`` once per session; bad values get a message."""
+    if st.session_state.get(QUERY_APPLIED_KEY):
+        return
+    st.session_state[QUERY_APPLIED_KEY] = True
+    params = st.query_params
+    namespace = params.get("namespace")
+    if namespace:
+        if namespace in namespaces:
+            st.session_state["logs_namespace"] = namespace
+        else:
+            show_error(Forbidden(f"Namespace {namespace!r} is not managed by this console "
+                                 f"(allowed: {', '.join(namespaces)})."))
+            return
+    for name in ("deployment", "pod"):
+        if params.get(name):
+            st.session_state[f"logs_query_{name}"] = params[name]
+    since = params.get("since")
+    if since:
+        if since in SINCE_CHOICES:
+            st.session_state["logs_since"] = since
+        elif (moment := parse_timestamp(since.replace(" ", "+"))) is not None:
+            st.session_state["logs_since_time"] = moment
+            st.session_state["logs_since"] = _since_time_label(moment)
+        else:
+            show_error(InvalidInput(f"The link's time {since!r} is neither one of {', '.join(SINCE_CHOICES)} nor an "
+                                    "RFC 3339 time such as 2024-05-01T10:00:00Z; showing everything kept."))
+
+
+def _since_time_label(moment: datetime) -> str:
+    return f"Since {rfc3339(moment)}"
+
+
+def _select(column: Any, label: str, options: list[str], key: str, **kwargs: Any) -> str | None:
+    preset = st.session_state.pop(f"logs_query_{key.removeprefix('logs_')}", None)
+    if preset in options:
+        st.session_state[key] = preset
+    elif st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)  # a value from another namespace or deployment
+    return column.selectbox(label, options, key=key, **kwargs)
+
+
+def pick_target(cluster: KubernetesCluster, actor: Actor, namespaces: tuple[str, ...]
+                ) -> tuple[str, str, PodInfo | None, str | None, list[PodInfo]] | None:
+    """Namespace, deployment, pod (None: all merged), container; None when the namespace has no deployment."""
+    columns = st.columns([2, 3, 4, 2])
+    namespace = _select(columns[0], "Namespace", list(namespaces), "logs_namespace")
+    assert namespace is not None
+    names = deployment_names(cluster, actor, namespace)
+    if not names:
+        st.info(f"No deployment in {namespace}.")
+        return None
+    deployment = _select(columns[1], "Deployment", names, "logs_deployment")
+    assert deployment is not None
+    pods = pods_of(cluster, actor, namespace, deployment)
+    by_name = {pod.name: pod for pod in pods}
+    pod_name = _select(columns[2], "Pod", [ALL_PODS, *by_name], "logs_pod", format_func=lambda name: (
+        name if name == ALL_PODS else f"{name} · {by_name[name].status_text} · {by_name[name].restarts} restarts"))
+    pod = by_name.get(pod_name or "")
+    containers = list((pod or (pods[0] if pods else None)).containers) if pods else []
+    container = _select(columns[3], "Container", containers, "logs_container") if containers else None
+    return namespace, deployment, pod, container, pods
+
+
+def options_form(namespace: str, deployment: str, pod: PodInfo | None, container: str | None,
+                 ) -> tuple[LogRequest, bool, bool]:
+    """The read options and display toggles; InvalidInput for a bad filter. Returns (request, timestamps, follow)."""
+    columns = st.columns([2, 2, 2, 2, 2])
+    tail = columns[0].number_input("Lines (tail)", min_value=1, max_value=MAX_TAIL_LINES, value=DEFAULT_TAIL_LINES,
+                                   step=100, key="logs_tail")
+    since_time = st.session_state.get("logs_since_time")
+    since_options = ([_since_time_label(since_time)] if since_time else []) + list(SINCE_CHOICES)
+    since = columns[1].selectbox("Since", since_options, key="logs_since",
+                                 format_func=lambda choice: SINCE_LABELS.get(choice, choice))
+    previous = columns[2].toggle("Previous container", key="logs_previous",
+                                 help="The log of the container instance before the last restart.")
+    timestamps = columns[3].toggle("Timestamps", value=True, key="logs_timestamps")
+    follow = columns[4].toggle("Follow", key="logs_follow", disabled=previous,
+                               help="Refresh every 2 s with the newest lines (not for a previous container).")
+    filters = st.columns([5, 1, 1, 2, 1])
+    text = filters[0].text_input("Filter", key="logs_filter", placeholder="text, or a regular expression")
+    regex = filters[1].checkbox("Regex", key="logs_regex")
+    match_case = filters[2].checkbox("Match case", key="logs_case")
+    level = filters[3].selectbox("Level (at least)", [ALL_LEVELS, *LEVELS], key="logs_level")
+    paused = filters[4].toggle("Pause", key="logs_paused", disabled=not follow or previous)
+    if filters[4].button("Reload", key="logs_reload", icon=":material/refresh:"):
+        st.session_state[REFRESH_KEY] = st.session_state.get(REFRESH_KEY, 0) + 1
+    log_filter = LogFilter.build(text, regex=regex, ignore_case=not match_case,
+                                 min_level=None if level == ALL_LEVELS else level)
+    from_time = since_time if since not in SINCE_CHOICES else None
+    request = LogRequest(
+        namespace=namespace, deployment=deployment, pod=pod.name if pod else None, container=container,
+        tail_lines=int(tail), since_seconds=None if from_time else SINCE_CHOICES.get(since),
+        since_time=from_time, previous=previous, log_filter=log_filter,
+    )
+    return request, timestamps, follow and not paused and not previous
+
+
+def load(cluster: KubernetesCluster, actor: Actor, request: LogRequest) -> LogBuffer:
+    """The buffer for this request: kept when only the display changed, read again otherwise."""
+    refresh = st.session_state.get(REFRESH_KEY, 0)
+    buffer = st.session_state.get(BUFFER_KEY)
+    if isinstance(buffer, LogBuffer) and buffer.request == request and buffer.refresh == refresh:
+        buffer.fresh = False
+        return buffer
+    st.session_state.pop(BUFFER_KEY, None)  # never show lines of an earlier choice under a new one
+    result = _read(cluster, actor, request, since_time=request.since_time)
+    buffer = LogBuffer(request, refresh, list(result.lines), result.last_timestamp, result.merged,
+                       result.read_count, dict(result.notes), dict(result.errors))
+    st.session_state[BUFFER_KEY] = buffer
+    return buffer
+
+
+def _read(cluster: KubernetesCluster, actor: Actor, request: LogRequest, *, since_time: datetime | None) -> LogResult:
+    return read_logs(
+        cluster, actor, namespace=request.namespace, deployment=request.deployment, pod=request.pod,
+        container=request.container, tail_lines=request.tail_lines, since_seconds=request.since_seconds,
+        previous=request.previous, log_filter=request.log_filter, since_time=since_time,
+    )
+
+
+def live_log(cluster: KubernetesCluster, actor: Actor, buffer: LogBuffer, *, timestamps: bool, follow: bool) -> None:
+    """The lines, the notes and the download; refreshed every 2 s while following."""
+    st.fragment(run_every=FOLLOW_SECONDS if follow else None)(_live_log)(
+        cluster, actor, buffer, timestamps=timestamps, follow=follow)
+
+
+def _live_log(cluster: KubernetesCluster, actor: Actor, buffer: LogBuffer, *, timestamps: bool, follow: bool) -> None:
+    if follow and not buffer.fresh:
+        try:
+            # Before any line arrived, "newer" means newer than the first read.
+            newer = _read(cluster, actor, buffer.request, since_time=buffer.last_timestamp or buffer.read_at)
+        except Exception as err:  # noqa: BLE001 - a failed refresh keeps what is shown and says why
+            show_error(err)
+        else:
+            buffer.lines = (buffer.lines + list(newer.lines))[-buffer.request.tail_lines:]
+            buffer.last_timestamp = newer.last_timestamp
+            buffer.notes.update(newer.notes)
+            buffer.errors = dict(newer.errors)
+    buffer.fresh = False
+    for pod, note in buffer.notes.items():
+        st.info(f"**{pod}**: {note}", icon=":material/content_cut:")
+    for pod, message in buffer.errors.items():
+        st.warning(f"**{pod}** did not answer: {message}", icon=":material/block:")
+    shown = f"{len(buffer.lines):,} lines"
+    if buffer.request.log_filter.active:
+        shown += f" match the filter (of {buffer.read_count:,} read)"
+    state = f" · following every {FOLLOW_SECONDS:g} s" if follow else ""
+    newest = f" · newest {rfc3339(buffer.last_timestamp)}" if buffer.last_timestamp else ""
+    st.caption(shown + newest + state)
+    text = render_lines(buffer.lines, timestamps=timestamps, pod_prefix=buffer.merged)
+    if not buffer.lines:
+        st.info("No log lines" + (" match the filter." if buffer.request.log_filter.active else " in this range."))
+    else:
+        st.code(text, language=None, height=600)
+    st.download_button("Download", data=text, file_name=buffer.request.file_name, mime="text/plain",
+                       icon=":material/download:", key="logs_download", disabled=not buffer.lines)
