@@ -1,0 +1,299 @@
+"""SLO use cases: load the specs, show where every SLO stands, chart one, report SLA months, write the rules.
+
+Reads only; no permission check or audit is needed. Every function takes the Prometheus reader and the clock
+(``now``) explicitly.
+
+The overview reads the console's recording rules when Prometheus has them: one query returns every recorded
+error ratio of every SLO (``{__name__=~"slo:sli_error:ratio_.+"}``), and an SLO with series there is known to
+have its rules loaded - no separate presence check. SLOs without recorded series (rules not deployed, or
+deployed for fewer SLOs) are computed from the raw counters with the very same expressions the rules record,
+batched into one query per window for all of them. Calendar-month SLOs always read their month-so-far ratio
+from the raw counters (a recording rule cannot have a growing range). So an overview costs 1-2 queries with
+the rules in place and at most 10 without them, for any number of SLOs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Protocol
+
+from console.adapters.prometheus import Sample, Series
+from console.domain.slo import (
+    ALERT_WINDOWS,
+    PERIOD_ERROR_RATIO_METRIC,
+    SLO_LABEL,
+    WINDOW_LABEL,
+    Objective,
+    SlaMonth,
+    SloStatus,
+    clean_ratio,
+    error_ratio_metric,
+    evaluate_sla_month,
+    evaluate_status,
+    labelled_with_slo,
+    promql_duration,
+    promql_string,
+    recorded_error_ratios_query,
+    sla_query_range,
+    sort_by_urgency,
+    union_query,
+)
+from console.domain.slo_rules import DEFAULT_INTERVAL, DEFAULT_RESOURCE_NAME, RULE_FORMATS, render_rules
+from console.domain.slo_spec import SloCatalog, SpecProblem, parse_slo_files
+from console.errors import InvalidInput
+
+# Long GET URLs are cut by proxies in front of Thanos (OpenShift's router among them); batches stay below.
+MAX_QUERY_CHARS = 6_000
+_WINDOW_BY_METRIC = {error_ratio_metric(window): window for window in ALERT_WINDOWS}
+
+
+class PrometheusReader(Protocol):
+    """What the SLO use cases need from Prometheus (``console.adapters.prometheus.PrometheusClient``)."""
+
+    def instant(self, query: str, *, at: datetime | None = None) -> list[Sample]: ...
+
+    def range(self, query: str, *, start: datetime, end: datetime, step: timedelta) -> list[Series]: ...
+
+
+# --- specs -------------------------------------------------------------------------------------------------
+
+
+def load_slo_directory(directory: str | Path) -> SloCatalog:
+    """Read every ``*.yaml``/``*.yml`` in ``directory`` (a ConfigMap mount works: its hidden entries are skipped).
+
+    A file that does not parse is reported in ``problems``; the objectives of every other file are returned.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return SloCatalog((), (SpecProblem(str(directory), "", "the SLO directory does not exist"),))
+    files: list[tuple[str, str]] = []
+    problems: list[SpecProblem] = []
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith(".") or path.suffix not in (".yaml", ".yml") or not path.is_file():
+            continue
+        try:
+            files.append((path.name, path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as err:
+            problems.append(SpecProblem(path.name, "", f"cannot be read: {err}"))
+    catalog = parse_slo_files(files)
+    return SloCatalog(catalog.objectives, (*problems, *catalog.problems))
+
+
+def write_rules(
+    objectives: Iterable[Objective],
+    *,
+    format: str = "prometheusrule",
+    interval: timedelta = DEFAULT_INTERVAL,
+    name: str = DEFAULT_RESOURCE_NAME,
+    namespace: str | None = None,
+) -> str:
+    """The recording and alerting rules of ``objectives`` as YAML: a PrometheusRule or a plain rules file."""
+    if format not in RULE_FORMATS:
+        raise InvalidInput(f"Unknown rules format {format!r}", problems=[f"use one of: {', '.join(RULE_FORMATS)}"])
+    return render_rules(objectives, format=format, interval=interval, name=name, namespace=namespace)
+
+
+# --- overview ----------------------------------------------------------------------------------------------
+
+
+def slo_overview(
+    prometheus: PrometheusReader,
+    objectives: Sequence[Objective],
+    *,
+    now: datetime,
+    use_recording_rules: bool = True,
+) -> list[SloStatus]:
+    """Every SLO's status at ``now``, most urgent first.
+
+    ``use_recording_rules=False`` computes everything from the raw counters (what a cluster without the rules
+    gets); both ways use the same expressions and give the same numbers for the same evaluation time.
+    """
+    _require_aware(now)
+    objectives = list(objectives)
+    by_name = {objective.name: objective for objective in objectives}
+    ratios: dict[str, dict[timedelta, float | None]] = {name: {} for name in by_name}
+    period: dict[str, float | None] = {}
+    recorded: set[str] = set()
+
+    if use_recording_rules and objectives:
+        for sample in prometheus.instant(recorded_error_ratios_query(), at=now):
+            objective = by_name.get(sample.labels.get(SLO_LABEL, ""))
+            if objective is None:
+                continue
+            metric = sample.labels.get("__name__", "")
+            if metric in _WINDOW_BY_METRIC:
+                ratios[objective.name][_WINDOW_BY_METRIC[metric]] = sample.value
+                recorded.add(objective.name)
+            elif (
+                metric == PERIOD_ERROR_RATIO_METRIC
+                and objective.is_rolling
+                # Rules written for an older window length would give the wrong period.
+                and sample.labels.get(WINDOW_LABEL) == objective.window.label
+            ):
+                period[objective.name] = sample.value
+
+    raw = [objective for objective in objectives if objective.name not in recorded]
+    for window in ALERT_WINDOWS:
+        values = _query_per_slo(
+            prometheus, [(objective.name, objective.error_ratio_query(window)) for objective in raw], at=now
+        )
+        for name, value in values.items():
+            ratios[name][window] = value
+    period_from_raw = [objective for objective in objectives if objective.name not in period]
+    period.update(
+        _query_per_slo(
+            prometheus,
+            [(objective.name, objective.period_error_ratio_query(now=now)) for objective in period_from_raw],
+            at=now,
+        )
+    )
+
+    return sort_by_urgency(
+        evaluate_status(
+            objective,
+            error_ratios=ratios[objective.name],
+            period_error_ratio=period.get(objective.name),
+            now=now,
+            from_recording_rules=objective.name in recorded,
+        )
+        for objective in objectives
+    )
+
+
+def _query_per_slo(
+    prometheus: PrometheusReader, named_queries: Sequence[tuple[str, str]], *, at: datetime
+) -> dict[str, float | None]:
+    """Run one query per SLO as few queries as possible: each labelled with its SLO, joined with ``or``."""
+    values: dict[str, float | None] = {}
+    batch: list[str] = []
+    size = 0
+    for name, query in named_queries:
+        part = labelled_with_slo(query, name)
+        if batch and size + len(part) > MAX_QUERY_CHARS:
+            values.update(_read_per_slo(prometheus.instant(union_query(batch), at=at)))
+            batch, size = [], 0
+        batch.append(part)
+        size += len(part) + 4
+    if batch:
+        values.update(_read_per_slo(prometheus.instant(union_query(batch), at=at)))
+    return values
+
+
+def _read_per_slo(samples: Iterable[Sample]) -> dict[str, float | None]:
+    return {sample.labels[SLO_LABEL]: clean_ratio(sample.value) for sample in samples if SLO_LABEL in sample.labels}
+
+
+# --- history -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SloHistory:
+    """One SLO over time, for charts. Points without traffic are left out."""
+
+    objective: Objective
+    sli: tuple[tuple[datetime, float], ...]  # good fraction over 5 minutes
+    burn_rate_1h: tuple[tuple[datetime, float], ...]
+    burn_rate_6h: tuple[tuple[datetime, float], ...]
+    from_recording_rules: bool
+
+
+_HISTORY_WINDOWS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=6))
+
+
+def slo_history(
+    prometheus: PrometheusReader,
+    objective: Objective,
+    *,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    use_recording_rules: bool = True,
+) -> SloHistory:
+    """SLI and burn rates of one SLO from ``start`` to ``end``: from its recording rules when they exist."""
+    _require_aware(start)
+    _require_aware(end)
+    ratios: dict[timedelta, list[tuple[datetime, float]]] = {}
+    if use_recording_rules:
+        names = "|".join(error_ratio_metric(window) for window in _HISTORY_WINDOWS)
+        query = "{" + f'__name__=~"{names}",{SLO_LABEL}={promql_string(objective.name)}' + "}"
+        for series in prometheus.range(query, start=start, end=end, step=step):
+            window = _WINDOW_BY_METRIC.get(series.labels.get("__name__", ""))
+            if window is not None:
+                ratios[window] = list(series.points)
+    from_rules = bool(ratios)
+    if not from_rules:
+        for window in _HISTORY_WINDOWS:
+            result = prometheus.range(objective.error_ratio_query(window), start=start, end=end, step=step)
+            ratios[window] = [point for series in result for point in series.points]
+
+    def points(window: timedelta, convert) -> tuple[tuple[datetime, float], ...]:
+        return tuple(
+            (moment, convert(value)) for moment, value in ratios.get(window, ()) if not math.isnan(value)
+        )
+
+    budget = objective.error_budget
+    return SloHistory(
+        objective=objective,
+        sli=points(timedelta(minutes=5), lambda ratio: 1 - ratio),
+        burn_rate_1h=points(timedelta(hours=1), lambda ratio: ratio / budget),
+        burn_rate_6h=points(timedelta(hours=6), lambda ratio: ratio / budget),
+        from_recording_rules=from_rules,
+    )
+
+
+# --- SLA ---------------------------------------------------------------------------------------------------
+
+
+def sla_report(
+    prometheus: PrometheusReader,
+    objectives: Iterable[Objective],
+    *,
+    month: date,
+    now: datetime | None = None,
+) -> list[SlaMonth]:
+    """Every SLO with an SLA target, judged over the calendar month containing ``month`` (up to ``now``).
+
+    Sorted by service, then SLO name. The month's ratio comes from the raw counters (one range per month is
+    not something a recording rule keeps), one query for all SLOs of the same time zone.
+    """
+    now = now or datetime.now(timezone.utc)
+    _require_aware(now)
+    with_sla = [objective for objective in objectives if objective.sla_target is not None]
+    by_time: dict[datetime, list[tuple[str, str]]] = {}
+    for objective in with_sla:
+        query_range = sla_query_range(objective, month, now=now)
+        if query_range is None:
+            continue
+        at, length = query_range
+        by_time.setdefault(at, []).append(
+            (objective.name, objective.indicator.error_ratio(promql_duration(length)))
+        )
+    ratios: dict[str, float | None] = {}
+    for at, named_queries in by_time.items():
+        ratios.update(_query_per_slo(prometheus, named_queries, at=at))
+    months = [
+        evaluate_sla_month(objective, month, error_ratio=ratios.get(objective.name), now=now)
+        for objective in with_sla
+    ]
+    return sorted(months, key=lambda sla: (sla.service, sla.objective.name))
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None:
+        raise InvalidInput("Times must be timezone-aware (UTC)")
+
+
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "PrometheusReader",
+    "SloHistory",
+    "load_slo_directory",
+    "sla_report",
+    "slo_history",
+    "slo_overview",
+    "write_rules",
+]

@@ -1,0 +1,181 @@
+"""The SLO use cases against a scripted reader: which queries they send, and how many."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from console.adapters.prometheus import Sample, Series
+from console.domain.slo import (
+    ALERT_WINDOWS,
+    AlertState,
+    CalendarMonthWindow,
+    Objective,
+    RatioIndicator,
+    RollingWindow,
+    Selector,
+    LabelMatcher,
+    error_ratio_metric,
+    promql_duration,
+)
+from console.errors import InvalidInput
+from console.services.slo import sla_report, slo_history, slo_overview
+
+NOW = datetime(2024, 5, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def objective(index: int, *, calendar: bool = False, sla: float | None = None) -> Objective:
+    service = f"model-{index:02d}"
+    total = Selector("http_requests_total", (LabelMatcher("service", "=", service),))
+    bad = Selector("http_requests_total", (LabelMatcher("service", "=", service), LabelMatcher("code", "=~", "5..")))
+    return Objective(
+        name=f"{service}-availability",
+        service=service,
+        target=0.99,
+        window=CalendarMonthWindow() if calendar else RollingWindow(timedelta(days=28)),
+        indicator=RatioIndicator(total=total, bad=bad),
+        sla_target=sla,
+    )
+
+
+class ScriptedReader:
+    """Answers the recorded-ratio query from ``recorded`` and any batched raw query with ``raw_ratio``."""
+
+    def __init__(self, recorded: dict[str, float], *, raw_ratio: float = 0.002) -> None:
+        self.recorded = recorded  # slo name -> error ratio for every window
+        self.raw_ratio = raw_ratio
+        self.queries: list[tuple[str, datetime | None]] = []
+
+    def instant(self, query: str, *, at: datetime | None = None) -> list[Sample]:
+        self.queries.append((query, at))
+        if query.startswith("{__name__=~"):
+            samples = []
+            for name, ratio in self.recorded.items():
+                for window in ALERT_WINDOWS:
+                    labels = {"__name__": error_ratio_metric(window), "slo": name, "window": promql_duration(window)}
+                    samples.append(Sample(labels, ratio, at or NOW))
+                labels = {"__name__": "slo:sli_error:ratio_period", "slo": name, "window": "28d"}
+                samples.append(Sample(labels, ratio, at or NOW))
+            return samples
+        names = [part.split('"slo", "', 1)[1].split('"', 1)[0] for part in query.split("label_replace(")[1:]]
+        return [Sample({"slo": name}, self.raw_ratio, at or NOW) for name in names]
+
+    def range(self, query: str, *, start: datetime, end: datetime, step: timedelta) -> list[Series]:
+        self.queries.append((query, None))
+        return []
+
+
+def test_fifty_slos_with_recording_rules_take_one_query() -> None:
+    objectives = [objective(index) for index in range(50)]
+    reader = ScriptedReader({o.name: 0.001 for o in objectives})
+    statuses = slo_overview(reader, objectives, now=NOW)
+    assert len(reader.queries) == 1
+    assert reader.queries[0] == ('{__name__=~"slo:sli_error:ratio_.+",slo!=""}', NOW)
+    assert all(status.from_recording_rules for status in statuses)
+    assert statuses[0].error_budget_remaining == pytest.approx(0.9)
+
+
+def test_calendar_slos_add_one_query_for_the_month_so_far() -> None:
+    objectives = [objective(index, calendar=index % 2 == 0) for index in range(50)]
+    reader = ScriptedReader({o.name: 0.001 for o in objectives})
+    slo_overview(reader, objectives, now=NOW)
+    assert len(reader.queries) == 2
+    assert "[468h]" in reader.queries[1][0]  # 19.5 days of May so far
+
+
+def test_without_rules_every_slo_comes_from_raw_counters_in_batches() -> None:
+    objectives = [objective(index) for index in range(50)]
+    reader = ScriptedReader({})
+    statuses = slo_overview(reader, objectives, now=NOW)
+    assert not any(status.from_recording_rules for status in statuses)
+    assert {status.error_ratio(timedelta(hours=1)) for status in statuses} == {0.002}
+    raw_queries = [query for query, _ in reader.queries[1:]]
+    assert all(len(query) < 6_500 for query in raw_queries)
+    # 8 ranges (7 alert windows and the whole window) for 50 SLOs, a few SLOs per query
+    assert len(raw_queries) < 8 * 50 / 10
+    assert all(at == NOW for _, at in reader.queries)
+
+
+def test_slos_missing_from_the_rules_fall_back_to_raw_counters() -> None:
+    objectives = [objective(index) for index in range(5)]
+    reader = ScriptedReader({objectives[0].name: 0.5})
+    statuses = {status.name: status for status in slo_overview(reader, objectives, now=NOW)}
+    assert statuses[objectives[0].name].from_recording_rules
+    assert statuses[objectives[0].name].alert_state is AlertState.PAGE
+    assert not statuses[objectives[1].name].from_recording_rules
+    assert len(reader.queries) == 1 + 8
+    assert all(objectives[0].name not in query for query, _ in reader.queries[1:])
+
+
+def test_recording_rules_can_be_skipped() -> None:
+    objectives = [objective(0)]
+    reader = ScriptedReader({objectives[0].name: 0.5})
+    (status,) = slo_overview(reader, objectives, now=NOW, use_recording_rules=False)
+    assert not status.from_recording_rules
+    assert not any(query.startswith("{__name__") for query, _ in reader.queries)
+
+
+def test_overview_of_nothing_asks_nothing() -> None:
+    reader = ScriptedReader({})
+    assert slo_overview(reader, [], now=NOW) == []
+    assert reader.queries == []
+
+
+def test_naive_clock_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        slo_overview(ScriptedReader({}), [objective(0)], now=datetime(2024, 5, 20))
+
+
+def test_sla_report_one_query_per_month_and_sorted_by_service() -> None:
+    objectives = [objective(2, sla=0.98), objective(1, sla=0.98), objective(3)]
+    reader = ScriptedReader({}, raw_ratio=0.03)
+    report = sla_report(reader, objectives, month=date(2024, 4, 15), now=NOW)
+    assert [row.service for row in report] == ["model-01", "model-02"]
+    assert len(reader.queries) == 1
+    query, at = reader.queries[0]
+    assert "[30d]" in query and at == datetime(2024, 5, 1, tzinfo=timezone.utc)
+    assert report[0].breached is True and report[0].complete is True
+    assert report[0].downtime_minutes == pytest.approx(0.03 * 30 * 24 * 60)
+
+
+def test_sla_report_for_a_month_not_begun_asks_nothing() -> None:
+    reader = ScriptedReader({})
+    (row,) = sla_report(reader, [objective(1, sla=0.98)], month=date(2024, 7, 1), now=NOW)
+    assert reader.queries == [] and row.attainment is None
+
+
+class HistoryReader:
+    def __init__(self, recorded: bool) -> None:
+        self.recorded = recorded
+        self.queries: list[str] = []
+
+    def instant(self, query: str, *, at: datetime | None = None) -> list[Sample]:
+        raise AssertionError("history uses range queries")
+
+    def range(self, query: str, *, start: datetime, end: datetime, step: timedelta) -> list[Series]:
+        self.queries.append(query)
+        points = ((start, 0.01), (start + step, float("nan")), (end, 0.02))
+        if query.startswith("{__name__"):
+            if not self.recorded:
+                return []
+            return [
+                Series({"__name__": error_ratio_metric(window), "slo": "model-00-availability"}, points)
+                for window in (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=6))
+            ]
+        return [Series({}, points)]
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_history_from_rules_or_raw(recorded: bool) -> None:
+    reader = HistoryReader(recorded)
+    slo = objective(0)
+    history = slo_history(reader, slo, start=NOW - timedelta(hours=1), end=NOW, step=timedelta(minutes=30))
+    assert history.from_recording_rules is recorded
+    assert reader.queries[0] == (
+        '{__name__=~"slo:sli_error:ratio_rate5m|slo:sli_error:ratio_rate1h|slo:sli_error:ratio_rate6h",'
+        'slo="model-00-availability"}'
+    )
+    assert len(reader.queries) == (1 if recorded else 4)
+    assert [value for _, value in history.sli] == [pytest.approx(0.99), pytest.approx(0.98)]
+    assert [value for _, value in history.burn_rate_1h] == [pytest.approx(1.0), pytest.approx(2.0)]
