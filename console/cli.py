@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from console.cli_slo import add_slo_commands
 from console.domain.access import Actor
 from console.domain.audit import AuditFilter
 from console.errors import AuthenticationFailed, ConsoleError, InvalidInput
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--reason", required=True)
     rollback.set_defaults(handler=_rollback, needs_login=True)
 
+    add_slo_commands(commands)
+
     check = commands.add_parser("check-config", help="check the settings and credentials, then exit")
     check.set_defaults(handler=_check_config, needs_login=False)
     return parser
@@ -150,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        context = build_context()
+        context = build_context() if getattr(args, "needs_context", True) else None
         actor = _signed_in(args, context) if args.needs_login else None
         return args.handler(args, context, actor)
     except ConsoleError as err:

@@ -7,27 +7,10 @@ import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from console.config import DEMO_LOGINS
-from console.sandbox.world import Sandbox, start_console, stop_pids
-
-
-def _wait_for_http(url: str, *, timeout_seconds: float, process=None) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    return False
+from console.sandbox.world import Sandbox, start_console, stop_pids, wait_for_http
 
 
 _stopping = threading.Event()
@@ -78,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     console = start_console(sandbox, port=args.port)
     url = f"http://127.0.0.1:{args.port}"
-    if not _wait_for_http(f"{url}/_stcore/health", timeout_seconds=90, process=console):
+    if not wait_for_http(f"{url}/_stcore/health", timeout_seconds=90, process=console):
         print(f"the console did not start; see {sandbox.root / 'console.log'}", file=sys.stderr)
         sandbox.stop()
         return 1

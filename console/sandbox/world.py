@@ -12,9 +12,12 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +28,7 @@ from console.sandbox.catalog import DEMO_NAMESPACES
 from console.sandbox.users import write_demo_credentials
 
 # Bump when the layout of .sandbox/ changes, so an old one is rebuilt rather than misread.
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -52,6 +55,18 @@ class SandboxPaths:
     @property
     def kubeconfig(self) -> Path:
         return self.root / "kubeconfig"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / "mlflow"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.mlflow_dir / "artifacts"
+
+    @property
+    def mlflow_store_uri(self) -> str:
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
     @property
     def pids(self) -> Path:
@@ -118,22 +133,32 @@ class Sandbox:
         return ready.exists() and ready.read_text().strip() == LAYOUT_VERSION
 
     def prepare(self, *, reset: bool = False) -> bool:
-        """Build ``root`` if missing, incomplete, of an old layout or ``reset``; return True when built."""
+        """Build ``root`` if missing, incomplete, of an old layout or ``reset``; return True when built.
+
+        The ``ready`` marker is written last, so a start that was interrupted half-way leaves a root without
+        it, which the next start wipes and builds again. (Building in place, not in a staging directory that
+        is renamed, because MLflow records absolute artifact paths.)
+        """
         if self.is_prepared() and not reset:
             return False
-        staging = self.root.with_name(self.root.name + ".new")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        staged = SandboxPaths(staging)
-        write_demo_credentials(staged.users)
-        staged.cookie_key.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
-        staged.cookie_key.chmod(0o600)
-        staged.ready.write_text(LAYOUT_VERSION + "\n", encoding="utf-8")
         if self.root.exists():
             stop_pids(self.paths.pids)
             shutil.rmtree(self.root)
-        staging.rename(self.root)
+        shutil.rmtree(self.root.with_name(self.root.name + ".new"), ignore_errors=True)  # older layouts
+        self.root.mkdir(parents=True)
+        paths = self.paths
+        write_demo_credentials(paths.users)
+        paths.cookie_key.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+        paths.cookie_key.chmod(0o600)
+        self._prepare_mlflow()
+        paths.ready.write_text(LAYOUT_VERSION + "\n", encoding="utf-8")
         return True
+
+    def _prepare_mlflow(self) -> None:
+        from console.sandbox.mlflow_seed import seed_mlflow
+
+        self.paths.mlflow_dir.mkdir()
+        seed_mlflow(self.paths.mlflow_store_uri, now=self.now(), artifact_root=self.paths.mlflow_artifacts)
 
     # --- services ---------------------------------------------------------------------------------------
 
@@ -161,6 +186,7 @@ class Sandbox:
         self.prepare()
         stop_pids(self.paths.pids)  # a previous run that was killed without cleaning up
         self._start_kubernetes(kube_port)
+        self._start_mlflow()
         self.write_env_file()
 
     def _start_kubernetes(self, port: int) -> None:
@@ -173,6 +199,22 @@ class Sandbox:
         server.write_kubeconfig(self.paths.kubeconfig)
         self.kube_server = server
         self.environ["KUBECONFIG"] = str(self.paths.kubeconfig)
+
+    def _start_mlflow(self) -> None:
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        command = [
+            sys.executable, "-m", "mlflow", "server",
+            "--backend-store-uri", self.paths.mlflow_store_uri,
+            "--default-artifact-root", str(self.paths.mlflow_artifacts),
+            "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1",  # more workers add about 40 ms to every request
+        ]
+        process = self.spawn(command, log_name="mlflow")
+        if not wait_for_http(f"{url}/health", timeout_seconds=60, process=process):
+            raise RuntimeError(f"the MLflow server did not start; see {self.root / 'mlflow.log'}")
+        self.environ["MLFLOW_TRACKING_URI"] = url
+        self.environ["MLFLOW_UI_URL"] = url
 
     def spawn(self, command: list[str], *, log_name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start a child process in its own process group, log to ``.sandbox/<log_name>.log``, record its PID."""
@@ -209,6 +251,28 @@ def start_console(sandbox: Sandbox, *, port: int = 8501, address: str = "127.0.0
         "--server.fileWatcherType", "none",
     ]
     return sandbox.spawn(command, log_name="console")
+
+
+def wait_for_http(url: str, *, timeout_seconds: float, process: subprocess.Popen[bytes] | None = None) -> bool:
+    """Poll a URL until it answers 200; False on timeout or when ``process`` exits first."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _shell_quote(value: str) -> str:

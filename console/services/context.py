@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from console.adapters.audit_store import AuditStore
 from console.adapters.credentials import CredentialsFile
 from console.adapters.kubernetes import KubernetesCluster
+from console.adapters.mlflow_registry import MlflowRegistry
+from console.adapters.prometheus import PrometheusClient
 from console.config import Settings, load_settings
 from console.errors import BackendUnavailable
 from console.services.auth import check_production_credentials
@@ -40,5 +42,30 @@ def connect_kubernetes(settings: Settings) -> KubernetesCluster:
         namespaces=settings.namespaces,
         kubeconfig=settings.kubeconfig,
         in_cluster=settings.kube_in_cluster,
+        timeout_seconds=settings.request_timeout_seconds,
+    )
+
+
+def connect_mlflow(settings: Settings) -> MlflowRegistry:
+    """The MLflow adapter for the configured tracking server or store."""
+    if not settings.mlflow_tracking_uri:
+        raise BackendUnavailable("MLflow is not connected: set MLFLOW_TRACKING_URI.", backend="MLflow")
+    return MlflowRegistry(
+        settings.mlflow_tracking_uri,
+        token=settings.mlflow_tracking_token,
+        username=settings.mlflow_tracking_username,
+        password=settings.mlflow_tracking_password,
+        timeout_seconds=max(1, round(settings.request_timeout_seconds)),
+    )
+
+
+def connect_prometheus(settings: Settings) -> PrometheusClient:
+    """The Prometheus (or Thanos Querier) adapter."""
+    if not settings.prometheus_url:
+        raise BackendUnavailable("Prometheus is not connected: set PROMETHEUS_URL.", backend="Prometheus")
+    return PrometheusClient(
+        settings.prometheus_url,
+        bearer_token_file=settings.prometheus_bearer_token_file,
+        ca_bundle=settings.prometheus_ca_bundle,
         timeout_seconds=settings.request_timeout_seconds,
     )

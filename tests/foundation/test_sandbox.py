@@ -1,4 +1,4 @@
-"""The sandbox runner behind `make demo`: builds .sandbox/ atomically, reuses it, stops what it started."""
+"""The sandbox runner behind `make demo`: builds .sandbox/ completely or not at all, reuses it, stops what it started."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from console.config import load_settings
-from console.sandbox.world import Sandbox, _pid_alive
+from console.sandbox.world import LAYOUT_VERSION, Sandbox, _pid_alive
 from tests.helpers import REPOSITORY_ROOT, free_port
 
 
@@ -19,37 +21,45 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {key: value for key, value in pairs if key.startswith(("CONSOLE_", "KUBECONFIG", "MLFLOW_", "PROMETHEUS_"))}
 
 
-def test_prepare_is_atomic_and_reused(tmp_path: Path) -> None:
-    root = tmp_path / ".sandbox"
-    # Leftovers of an interrupted first start: a staging dir and a root without its ready marker.
-    (tmp_path / ".sandbox.new").mkdir()
+@pytest.fixture(scope="module")
+def prepared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sandbox") / ".sandbox"
+    # What an interrupted first start leaves: a root without its ready marker.
     root.mkdir()
     (root / "junk").write_text("half-initialised")
-    sandbox = Sandbox(root=root)
-    assert sandbox.prepare() is True
-    assert not (root / "junk").exists() and not (tmp_path / ".sandbox.new").exists()
-    key = (root / "cookie-key").read_text()
-    assert sandbox.prepare() is False and (root / "cookie-key").read_text() == key
-    assert sandbox.prepare(reset=True) is True and (root / "cookie-key").read_text() != key
+    assert Sandbox(root=root).prepare() is True
+    return root
 
 
-def test_env_file_gives_valid_settings(tmp_path: Path) -> None:
-    sandbox = Sandbox(root=tmp_path / ".sandbox")
+def test_an_incomplete_root_is_rebuilt_and_a_complete_one_reused(prepared_root: Path) -> None:
+    assert not (prepared_root / "junk").exists()
+    assert (prepared_root / "ready").read_text().strip() == LAYOUT_VERSION
+    key = (prepared_root / "cookie-key").read_text()
+    assert Sandbox(root=prepared_root).prepare() is False
+    assert (prepared_root / "cookie-key").read_text() == key
+    assert (prepared_root / "mlflow" / "mlflow.db").exists()
+
+
+def test_start_writes_an_env_file_with_valid_settings(prepared_root: Path) -> None:
+    sandbox = Sandbox(root=prepared_root)
     sandbox.start()
     try:
         settings = load_settings(read_env_file(sandbox.paths.env_file))
         assert settings.environment == "demo" and settings.namespaces == ("ml-serving", "ml-staging")
         assert settings.kubeconfig == sandbox.paths.kubeconfig
+        assert settings.mlflow_tracking_uri and settings.mlflow_tracking_uri.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(f"{settings.mlflow_tracking_uri}/health", timeout=5) as response:
+            assert response.status == 200
     finally:
         sandbox.stop()
+    assert not sandbox.paths.pids.exists()
 
 
-def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(tmp_path: Path) -> None:
-    root = tmp_path / ".sandbox"
+def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(prepared_root: Path) -> None:
     for _ in range(2):
         port = free_port()
         demo = subprocess.Popen(
-            [sys.executable, "-m", "console.sandbox", "demo", "--port", str(port), "--root", str(root)],
+            [sys.executable, "-m", "console.sandbox", "demo", "--port", str(port), "--root", str(prepared_root)],
             cwd=REPOSITORY_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         output = []
@@ -61,11 +71,12 @@ def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(tmp_path: Path)
         text = "".join(output)
         assert f"console:  http://127.0.0.1:{port}" in text, text
         assert "viewer / viewer-demo, operator / operator-demo, admin / admin-demo" in text
+        assert "reusing" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as response:
             assert response.read() == b"ok"
-        children = [int(line.split()[0]) for line in (root / "pids").read_text().splitlines()]
-        assert children and all(_pid_alive(pid) for pid in children)
+        children = [int(line.split()[0]) for line in (prepared_root / "pids").read_text().splitlines()]
+        assert len(children) == 2 and all(_pid_alive(pid) for pid in children)  # mlflow server and console
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
         assert not any(_pid_alive(pid) for pid in children)
-        assert not (root / "pids").exists()
+        assert not (prepared_root / "pids").exists()
