@@ -1,0 +1,178 @@
+"""Every response body the sandbox API server sends in a test is checked here: strict schema validation with
+kubernetes-validate (the Kubernetes 1.37 OpenAPI schemas) and deserialisation by the official client's models.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import jsonschema
+import kubernetes
+import kubernetes_validate
+import referencing
+from kubernetes_validate.utils import schema_contents
+
+KUBERNETES_VERSION = "1.37.0"
+_SCHEMA_DIR = "kubernetes-json-schema/v1.37.0-local-strict"
+
+# Kinds whose schemas live under meta.k8s.io but that the apiserver writes with apiVersion v1.
+_META_KINDS = {
+    "Status": ("status-meta-v1.json", "V1Status"),
+    "APIResourceList": ("apiresourcelist-meta-v1.json", "V1APIResourceList"),
+    "APIGroupList": ("apigrouplist-meta-v1.json", "V1APIGroupList"),
+    "APIGroup": ("apigroup-meta-v1.json", "V1APIGroup"),
+    "APIVersions": ("apiversions-meta-v1.json", "V1APIVersions"),
+}
+
+_MODELS = {
+    ("v1", "Namespace"): "V1Namespace",
+    ("v1", "NamespaceList"): "V1NamespaceList",
+    ("v1", "Pod"): "V1Pod",
+    ("v1", "PodList"): "V1PodList",
+    ("v1", "Event"): "CoreV1Event",
+    ("v1", "EventList"): "CoreV1EventList",
+    ("apps/v1", "Deployment"): "V1Deployment",
+    ("apps/v1", "DeploymentList"): "V1DeploymentList",
+    ("apps/v1", "ReplicaSet"): "V1ReplicaSet",
+    ("apps/v1", "ReplicaSetList"): "V1ReplicaSetList",
+    ("autoscaling/v1", "Scale"): "V1Scale",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "V1HorizontalPodAutoscaler",
+    ("autoscaling/v1", "HorizontalPodAutoscalerList"): "V1HorizontalPodAutoscalerList",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "V1SelfSubjectAccessReview",
+}
+
+
+class InvalidResponse(AssertionError):
+    """A response body that a real apiserver could not have sent."""
+
+
+@functools.lru_cache(maxsize=1)
+def _api_client() -> kubernetes.client.ApiClient:
+    return kubernetes.client.ApiClient()
+
+
+def deserialize(body: Any, model: str) -> Any:
+    """Deserialise with the official client (its models check required fields)."""
+    try:
+        return _api_client().deserialize(json.dumps(body), model, "application/json")
+    except (ValueError, TypeError) as err:
+        raise InvalidResponse(f"the kubernetes client cannot deserialise {model}: {err}") from err
+
+
+@functools.lru_cache(maxsize=None)
+def _meta_validator(filename: str) -> jsonschema.protocols.Validator:
+    schema = schema_contents(f"{_SCHEMA_DIR}/{filename}", KUBERNETES_VERSION)
+    definitions = schema_contents(f"{_SCHEMA_DIR}/_definitions.json", KUBERNETES_VERSION)
+    registry = referencing.Resource.from_contents(schema) @ referencing.Registry()
+    registry = referencing.Resource.from_contents(definitions) @ registry
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def validate_object(body: Any) -> None:
+    """Validate one API object (a resource, a list, a Status, a discovery document) strictly."""
+    if not isinstance(body, dict):
+        raise InvalidResponse(f"not a JSON object: {body!r:.200}")
+    kind, api_version = body.get("kind"), body.get("apiVersion")
+    # The legacy /api document has no apiVersion on a real apiserver either.
+    if kind in _META_KINDS and (api_version == "v1" or (kind == "APIVersions" and api_version is None)):
+        filename, model = _META_KINDS[kind]
+        try:
+            _meta_validator(filename).validate(body)
+        except jsonschema.ValidationError as err:
+            raise InvalidResponse(f"{kind} fails the strict schema: {err.message} at {list(err.absolute_path)}") from err
+        deserialize(body, model)
+        return
+    model = _MODELS.get((api_version, kind))
+    if model is None:
+        raise InvalidResponse(f"unexpected kind {api_version}/{kind}")
+    try:
+        kubernetes_validate.validate(body, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as err:
+        raise InvalidResponse(f"{kind} fails the strict schema: {err.message} at {list(err.absolute_path)}") from err
+    deserialize(body, model)
+
+
+def validate_table(body: dict[str, Any]) -> None:
+    """kubernetes-validate has no schema for meta.k8s.io Table; check the shape kubectl's printer relies on."""
+    if body.get("apiVersion") != "meta.k8s.io/v1" or not isinstance(body.get("columnDefinitions"), list):
+        raise InvalidResponse("malformed Table")
+    width = len(body["columnDefinitions"])
+    for column in body["columnDefinitions"]:
+        if set(column) - {"name", "type", "format", "description", "priority"} or column["type"] not in ("string", "integer", "number", "boolean", "date"):
+            raise InvalidResponse(f"malformed column {column}")
+    for row in body.get("rows") or []:
+        if len(row.get("cells", [])) != width:
+            raise InvalidResponse("a Table row has the wrong number of cells")
+        obj = row.get("object")
+        if obj is not None and obj.get("kind") == "PartialObjectMetadata":
+            deserialize(obj["metadata"], "V1ObjectMeta")
+        elif obj is not None:
+            validate_object(obj)
+
+
+def validate_watch_stream(body: bytes) -> None:
+    for line in body.splitlines():
+        if not line.strip():
+            continue
+        event = json.loads(line)
+        if set(event) != {"type", "object"} or event["type"] not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"):
+            raise InvalidResponse(f"malformed watch event {event!r:.200}")
+        if event["type"] == "BOOKMARK":
+            # A bookmark carries an otherwise empty object of the watched kind; only its metadata means anything.
+            if set(event["object"]) != {"kind", "apiVersion", "metadata"}:
+                raise InvalidResponse(f"bookmark with content {event!r:.200}")
+            deserialize(event["object"]["metadata"], "V1ObjectMeta")
+            continue
+        if event["object"].get("kind") == "Table":
+            validate_table(event["object"])
+            continue
+        validate_object(event["object"])
+
+
+def validate_response(method: str, path: str, status: int, content_type: str, body: bytes, streamed: bool) -> None:
+    """Check one recorded response; raises ``InvalidResponse``."""
+    if content_type.startswith("text/plain"):
+        body.decode("utf-8")
+        return
+    if content_type != "application/json":
+        raise InvalidResponse(f"unexpected content type {content_type} for {method} {path}")
+    if streamed:
+        validate_watch_stream(body)
+        return
+    document = json.loads(body)
+    if path.split("?")[0].rstrip("/") == "/version":
+        deserialize(document, "VersionInfo")
+        return
+    if status >= 400 and document.get("kind") != "Status":
+        raise InvalidResponse(f"error {status} without a Status body")
+    if document.get("kind") == "Status" and document.get("code", status) != status:
+        raise InvalidResponse(f"Status code {document.get('code')} differs from the HTTP status {status}")
+    if document.get("kind") == "Table":
+        validate_table(document)
+        return
+    validate_object(document)
+
+
+class ResponseChecker:
+    """Validates recorded responses once each (identical bodies are checked once)."""
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+        self.checked = 0
+
+    def check(self, server: Any) -> list[str]:
+        problems = []
+        for response in server.recorded():
+            key = hash((response.path.split("?")[0], response.status, response.content_type, response.body, response.streamed))
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            try:
+                validate_response(response.method, response.path, response.status, response.content_type,
+                                  response.body, response.streamed)
+                self.checked += 1
+            except (InvalidResponse, ValueError) as err:
+                problems.append(f"{response.method} {response.path} -> {response.status}: {err}")
+        return problems
