@@ -49,9 +49,9 @@ def template(name: str, version: int) -> dict:
     return spec
 
 
-def seed(server: KubeApiServer, deployments: int, revisions: int, replicas: int) -> None:
+def seed(server: KubeApiServer, deployments: int, revisions: int, replicas: int, *, namespaces: int = 4) -> None:
     now = datetime.now(timezone.utc)
-    namespaces = [f"bench-{i}" for i in range(4)]
+    namespaces = [f"bench-{i}" for i in range(namespaces)]
     for namespace in namespaces:
         server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     for index in range(deployments):
