@@ -33,6 +33,8 @@ _MODELS = {
     ("v1", "PodList"): "V1PodList",
     ("v1", "Event"): "CoreV1Event",
     ("v1", "EventList"): "CoreV1EventList",
+    ("v1", "Service"): "V1Service",
+    ("v1", "ServiceList"): "V1ServiceList",
     ("apps/v1", "Deployment"): "V1Deployment",
     ("apps/v1", "DeploymentList"): "V1DeploymentList",
     ("apps/v1", "ReplicaSet"): "V1ReplicaSet",

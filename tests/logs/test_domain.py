@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -236,28 +235,3 @@ def test_download_names() -> None:
     name = log_file_name(deployment="wine-quality", pod="wine-quality-1-abc", container="server")
     assert name == "wine-quality-1-abc-server.log"
     assert log_file_name(deployment="wine-quality", pod=None, container=None) == "wine-quality-all-pods.log"
-
-
-# --- speed -------------------------------------------------------------------------------------------------
-
-
-def test_ten_thousand_lines_of_three_pods_parse_merge_filter_and_render_fast() -> None:
-    bodies = []
-    for pod in range(3):
-        rows = []
-        for i in range(10_000):
-            if i % 2:
-                text = json.dumps({"time": "x", "level": "error" if i % 97 == 0 else "info", "msg": "request",
-                                   "status": 500 if i % 97 == 0 else 200, "latency_ms": 12.5})
-            else:
-                text = f'INFO:     10.128.0.{i % 250}:4000 - "POST /v2/models/m/infer HTTP/1.1" 200 OK'
-            rows.append((i * 0.01 + pod * 0.003, text))
-        bodies.append(body(*rows))
-    started = time.perf_counter()
-    streams = [parse_log(text, pod=f"pod-{n}", container="server") for n, text in enumerate(bodies)]
-    merged = merge_by_time(streams)[-10_000:]
-    kept = LogFilter.build(r"status.: 5\d\d", regex=True, min_level="warning").apply(merged)
-    rendered = render_lines(kept, timestamps=False, pod_prefix=True)
-    elapsed = time.perf_counter() - started
-    assert kept and rendered.count("\n") == len(kept)
-    assert elapsed < 0.5, elapsed

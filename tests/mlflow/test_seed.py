@@ -88,9 +88,7 @@ def test_seed_refuses_a_store_that_is_not_empty(store_copy: str) -> None:
 
 def test_scale_runs_are_paged_server_side_without_adapter_overhead(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'scale.db'}"
-    started = time.monotonic()
     experiment_id = seed_scale_runs(uri, experiment_name="scale", count=10_000)
-    assert time.monotonic() - started < 120
     registry = MlflowRegistry(uri)
     first = registry.search_runs([experiment_id], max_results=1000)
     second = registry.search_runs([experiment_id], max_results=1000, page_token=first.next_page_token)

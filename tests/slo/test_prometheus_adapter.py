@@ -145,7 +145,7 @@ def test_slow_prometheus_is_backend_unavailable_within_the_timeout(server: Scrip
     started = time.monotonic()
     with pytest.raises(BackendUnavailable) as raised:
         PrometheusClient(server.url, timeout_seconds=0.5).instant("up")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5  # the timeout, not the 3 s the server would take
     assert "did not answer within 0.5 seconds" in str(raised.value)
 
 
@@ -153,7 +153,7 @@ def test_prometheus_down_is_backend_unavailable_at_once() -> None:
     started = time.monotonic()
     with pytest.raises(BackendUnavailable) as raised:
         PrometheusClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=2).instant("up")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 2  # refused at once, not after the 2 s timeout
     assert "cannot be reached" in str(raised.value)
 
 

@@ -1281,7 +1281,7 @@ class Controllers:
             self._wake(("namespaces", "", name), begins)
             return
         remaining = 0
-        for resource in ("deployments", "replicasets", "pods", "events"):
+        for resource in ("deployments", "replicasets", "pods", "services", "events"):
             for obj in self.store.list_refs(resource, name)[0]:
                 remaining += 1
                 if resource == "pods" and obj["metadata"].get("deletionTimestamp"):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import FieldError, bad_request
+from .services import default_service, validate_service, validate_service_update
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             subresources=("log", "status"),
         ),
         ResourceType("events", "event", "Event", "", "v1", True, ("ev",)),
+        ResourceType("services", "service", "Service", "", "v1", True, ("svc",), ("all",), subresources=("status",)),
         ResourceType(
             "deployments", "deployment", "Deployment", "apps", "v1", True, ("deploy",), ("all",),
             has_generation=True, subresources=("scale", "status"),
@@ -229,6 +231,7 @@ DEFAULTERS = {
     "pods": default_pod,
     "namespaces": default_namespace,
     "events": default_event,
+    "services": default_service,
 }
 
 
@@ -399,10 +402,14 @@ def validate(resource: str, obj: dict[str, Any]) -> list[FieldError]:
         errors += _validate_workload(obj, "ReplicaSet")
     elif resource == "pods":
         errors += validate_pod_spec(obj.get("spec") or {}, "spec")
+    elif resource == "services":
+        errors += validate_service(obj)
     return errors
 
 
 def validate_update(resource: str, old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
+    if resource == "services":
+        return _validate_labels((new.get("metadata") or {}).get("labels"), "metadata.labels") + validate_service_update(old, new)
     errors = validate(resource, new)
     if resource in ("deployments", "replicasets"):
         old_selector = old.get("spec", {}).get("selector")

@@ -640,7 +640,8 @@ class _Handler(BaseHTTPRequestHandler):
             if "gracePeriodSeconds" in params:
                 options["gracePeriodSeconds"] = int(params["gracePeriodSeconds"])
             obj, gone = store.delete(rt.plural, namespace, target.name, options=options, dry_run=dry_run)
-            if gone and rt.plural not in ("pods", "namespaces"):
+            # Pods, Namespaces and Services answer with the deleted object (ReturnDeletedObject), others with a Status.
+            if gone and rt.plural not in ("pods", "namespaces", "services"):
                 details = {"name": target.name, "kind": rt.plural, "uid": obj["metadata"]["uid"]}
                 if rt.group:
                     details = {"name": target.name, "group": rt.group, "kind": rt.plural, "uid": obj["metadata"]["uid"]}

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from . import errors
+from . import errors, services
 from .clock import SystemClock, rfc3339
 from .resources import (
     DEFAULTERS,
@@ -270,6 +270,11 @@ class Store:
                 meta.pop(key, None)
             DEFAULTERS[resource](obj)
             problems = validate(resource, obj)
+            if resource == "services" and not problems:
+                existing = list(self._objects["services"].values())
+                problems = services.validate_service(obj, existing)
+                if not problems:
+                    services.allocate(obj, existing)
             if problems:
                 raise errors.invalid(rt.kind, rt.group, name, problems)
             if rt.has_generation:
@@ -300,6 +305,8 @@ class Store:
         if rt.has_generation:
             meta.setdefault("generation", 1)
         with self.lock:
+            if resource == "services":
+                services.allocate(obj, list(self._objects["services"].values()))
             meta["resourceVersion"] = self._next_rv()
             key = (meta.get("namespace", "") if rt.namespaced else "", meta["name"])
             old = self._objects[resource].get(key)
@@ -358,6 +365,8 @@ class Store:
                 meta["namespace"] = cur_meta.get("namespace")
                 if not rt.namespaced:
                     meta.pop("namespace", None)
+                if resource == "services":
+                    services.keep_allocated(current, new)
                 if resource == "namespaces":
                     new["spec"] = copy.deepcopy(current.get("spec", {}))
                     new.setdefault("metadata", {}).setdefault("labels", {})["kubernetes.io/metadata.name"] = name

@@ -165,6 +165,32 @@ def _hpa(obj: dict[str, Any], now: float) -> list[Any]:
             spec.get("minReplicas", 1), spec.get("maxReplicas", 0), status.get("currentReplicas", 0), _age(obj, now)]
 
 
+def _service_ports(spec: dict[str, Any]) -> str:
+    parts = []
+    for port in spec.get("ports") or []:
+        text = str(port.get("port"))
+        if port.get("nodePort"):
+            text += f":{port['nodePort']}"
+        parts.append(f"{text}/{port.get('protocol', 'TCP')}")
+    return ",".join(parts) or "<none>"
+
+
+def _service(obj: dict[str, Any], now: float) -> list[Any]:
+    spec = obj.get("spec", {})
+    ingress = (obj.get("status", {}).get("loadBalancer") or {}).get("ingress") or []
+    external = [i.get("ip") or i.get("hostname") for i in ingress] + list(spec.get("externalIPs") or [])
+    if spec.get("type") == "ExternalName":
+        external_text = spec.get("externalName", "")
+    elif external:
+        external_text = ",".join(e for e in external if e)
+    else:
+        external_text = "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
+    selector = spec.get("selector")
+    selector_text = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) if selector else "<none>"
+    return [obj["metadata"]["name"], spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>", external_text,
+            _service_ports(spec), _age(obj, now), selector_text]
+
+
 _PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any], float], list[Any]]]] = {
     "deployments": (
         [
@@ -217,6 +243,18 @@ _PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any], float
             _AGE,
         ],
         _hpa,
+    ),
+    "services": (
+        [
+            _NAME,
+            _column("Type", "string", "type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer."),
+            _column("Cluster-IP", "string", "clusterIP is the IP address of the service and is usually assigned randomly."),
+            _column("External-IP", "string", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service."),
+            _column("Port(s)", "string", "The list of ports that are exposed by this service."),
+            _AGE,
+            _column("Selector", "string", "Route service traffic to pods with label keys and values matching this selector.", 1),
+        ],
+        _service,
     ),
     "namespaces": (
         [_NAME, _column("Status", "string", "The status of the namespace"), _AGE],
