@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from console.sandbox.kube import KubeApiServer
 from console.sandbox.users import write_demo_credentials
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
@@ -93,3 +94,19 @@ def running_postgres() -> Iterator[str]:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
+def validated_kube_server(**options: object) -> Iterator[KubeApiServer]:
+    """A sandbox API server on a free port whose every response body is checked when the block ends
+    (kubernetes-validate in strict mode and the official client's models; Status bodies as V1Status)."""
+    from tests.kube.validation import ResponseChecker
+
+    server = KubeApiServer(host="127.0.0.1", port=0, record_responses=True, **options).start()  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        server.stop()
+    problems = ResponseChecker().check(server)
+    if problems:
+        raise AssertionError("invalid API responses:\n" + "\n".join(problems[:20]))

@@ -10,6 +10,7 @@ from console.adapters.audit_store import AuditStore
 from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor, Role
 from console.sandbox.kube import KubeApiServer, seed_demo_world
+from tests.helpers import validated_kube_server
 
 NAMESPACES = ("ml-serving", "ml-staging")
 VIEWER = Actor("vera", "Vera", Role.VIEWER)
@@ -19,11 +20,10 @@ OPERATOR = Actor("oscar", "Oscar", Role.OPERATOR)
 @pytest.fixture()
 def kube(tmp_path: Path) -> Iterator[KubeApiServer]:
     """A sandbox API server with the demo world, on a free port."""
-    server = KubeApiServer(host="127.0.0.1", port=0).start()
-    seed_demo_world(server, now=datetime.now(UTC))
-    server.write_kubeconfig(tmp_path / "kubeconfig")
-    yield server
-    server.stop()
+    with validated_kube_server() as server:
+        seed_demo_world(server, now=datetime.now(UTC))
+        server.write_kubeconfig(tmp_path / "kubeconfig")
+        yield server
 
 
 @pytest.fixture()

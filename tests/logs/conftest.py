@@ -11,16 +11,16 @@ import pytest
 from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor, Role
 from console.sandbox.kube import KubeApiServer, seed_demo_world
+from tests.helpers import validated_kube_server
 
 NAMESPACES = ("ml-serving", "ml-staging")
 
 
 @pytest.fixture(scope="package")
 def kube_server() -> Iterator[KubeApiServer]:
-    server = KubeApiServer(host="127.0.0.1", port=0).start()
-    seed_demo_world(server, now=datetime.now(timezone.utc))
-    yield server
-    server.stop()
+    with validated_kube_server() as server:
+        seed_demo_world(server, now=datetime.now(timezone.utc))
+        yield server
 
 
 @pytest.fixture(scope="package")

@@ -16,6 +16,7 @@ from console.sandbox.kube import KubeApiServer, ManualClock, seed_demo_world
 from console.services import logs as log_service
 from console.services.deployments import pods_of
 from console.services.logs import read_logs
+from tests.helpers import validated_kube_server
 
 from .conftest import NAMESPACES, write_unreachable_kubeconfig
 
@@ -168,8 +169,7 @@ def test_the_real_limit_is_five_megabytes_and_a_short_log_is_not_cut(cluster: Ku
 
 def test_follow_reads_only_newer_lines(tmp_path: Path, viewer: Actor) -> None:
     clock = ManualClock(datetime.now(timezone.utc).replace(microsecond=0))
-    server = KubeApiServer(host="127.0.0.1", port=0, clock=clock).start()
-    try:
+    with validated_kube_server(clock=clock) as server:
         seed_demo_world(server, now=datetime.fromtimestamp(clock.now(), timezone.utc))
         server.tick()
         cluster = KubernetesCluster(namespaces=NAMESPACES, kubeconfig=server.write_kubeconfig(tmp_path / "kc"),
@@ -186,5 +186,3 @@ def test_follow_reads_only_newer_lines(tmp_path: Path, viewer: Actor) -> None:
         clock.advance(0.001)
         nothing = _read(cluster, viewer, since_time=newer.last_timestamp)
         assert nothing.lines == () and nothing.last_timestamp == newer.last_timestamp
-    finally:
-        server.stop()

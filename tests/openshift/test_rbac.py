@@ -191,11 +191,12 @@ def test_the_role_is_enough_for_the_adapter(tmp_path: Path) -> None:
     """Against the sandbox API server with only the Role's grants: cluster-wide lists get 403, the adapter falls
     back to one list per namespace, and every read and the patch succeed."""
     from console.adapters.kubernetes import KubernetesCluster
-    from console.sandbox.kube import KubeApiServer, seed_demo_world
+    from console.sandbox.kube import seed_demo_world
+    from tests.helpers import validated_kube_server
 
     objects = rendered("demo")
     namespaces = tuple(settings_of(objects)["CONSOLE_NAMESPACES"].split(","))
-    with KubeApiServer(pod_start_seconds=0.05, pod_ready_seconds=0.1, log_interval_seconds=0.2) as server:
+    with validated_kube_server(pod_start_seconds=0.05, pod_ready_seconds=0.1, log_interval_seconds=0.2) as server:
         seed_demo_world(server, now=datetime.now(timezone.utc))
         server.tick()
         server.policy.deny_all()
