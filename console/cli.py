@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from console.cli_models import add_model_commands
 from console.cli_slo import add_slo_commands
 from console.domain.access import Actor
 from console.domain.audit import AuditFilter
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--reason", required=True)
     rollback.set_defaults(handler=_rollback, needs_login=True)
 
+    add_model_commands(commands)
     add_slo_commands(commands)
 
     check = commands.add_parser("check-config", help="check the settings and credentials, then exit")

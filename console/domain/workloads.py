@@ -494,3 +494,67 @@ def event_from(obj: Mapping[str, Any]) -> EventInfo:
         last_seen=parse_time(obj.get("lastTimestamp") or obj.get("eventTime") or obj.get("metadata", {}).get("creationTimestamp")),
         involved=f"{involved.get('kind', '')}/{involved.get('name', '')}",
     )
+
+
+# --- serving a model version ---------------------------------------------------------------------------
+
+
+def model_uri(model: str, version: int | str) -> str:
+    """The ``MODEL_URI`` a serving container gets for one registered model version."""
+    return f"models:/{model}/{version}"
+
+
+def model_uri_locations(template: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """(container index, env index) of every ``MODEL_URI`` entry of a pod template."""
+    found = []
+    for container_index, container in enumerate(template.get("spec", {}).get("containers") or []):
+        for env_index, item in enumerate(container.get("env") or []):
+            if item.get("name") == MODEL_URI_ENV:
+                found.append((container_index, env_index))
+    return found
+
+
+def model_version_patch(
+    deployment: DeploymentInfo, *, model: str, version: int | str, cause: str
+) -> list[dict[str, Any]]:
+    """The JSON patch that makes a serving Deployment serve ``models:/<model>/<version>``.
+
+    Sets the pod-template annotation ``mlops.console/model-version`` and replaces the ``MODEL_URI`` entry of
+    the container that has one, so Kubernetes rolls the pods out; writes the change-cause; guarded by the
+    resourceVersion. Raises ValueError when no container has ``MODEL_URI`` (the convention is not followed).
+    """
+    locations = model_uri_locations(deployment.template)
+    if not locations:
+        raise ValueError(f"{deployment.key} has no container with a {MODEL_URI_ENV} environment variable")
+    operations = [_guard(deployment.resource_version)]
+    for container_index, env_index in locations:
+        operations.append({
+            "op": "replace",
+            "path": f"/spec/template/spec/containers/{container_index}/env/{env_index}",
+            "value": {"name": MODEL_URI_ENV, "value": model_uri(model, version)},
+        })
+    template_annotations = deployment.template.get("metadata", {}).get("annotations") or {}
+    operations.append(_set_annotation(template_annotations, MODEL_VERSION_ANNOTATION, str(version),
+                                      base="/spec/template/metadata"))
+    operations.append(_set_annotation(deployment.annotations, CHANGE_CAUSE, cause))
+    return operations
+
+
+def restore_template_patch(deployment: DeploymentInfo, template: Mapping[str, Any], cause: str) -> list[dict[str, Any]]:
+    """Put back a pod template the Deployment had (an undo of the console's own change), guarded by the
+    resourceVersion; Kubernetes then scales the ReplicaSet of that template back up, as a rollback does."""
+    return [
+        _guard(deployment.resource_version),
+        {"op": "replace", "path": "/spec/template", "value": without_pod_template_hash(template)},
+        _set_annotation(deployment.annotations, CHANGE_CAUSE, cause),
+    ]
+
+
+def newest_revision_serving(revisions: Iterable[Revision], version: int | str) -> Revision | None:
+    """The newest revision whose pod template's model-version annotation names ``version``."""
+    wanted = str(version)
+    serving = [
+        revision for revision in revisions
+        if str((revision.template.get("metadata", {}).get("annotations") or {}).get(MODEL_VERSION_ANNOTATION, "")) == wanted
+    ]
+    return max(serving, key=lambda revision: revision.number, default=None)

@@ -1,0 +1,50 @@
+"""``python -m console promote`` and ``model-rollback`` in a subprocess, with the sandbox's settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from console.adapters.audit_store import AuditStore
+from console.adapters.mlflow_registry import MlflowRegistry
+from console.domain.audit import Outcome
+from console.sandbox.kube import KubeApiServer
+from tests.helpers import REPOSITORY_ROOT, demo_environment
+from tests.promotion.conftest import NAMESPACES, holder, served_version
+
+def run_cli(env: dict[str, str], *args: str, user: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("CONSOLE_", "KUBECONFIG", "MLFLOW_"))}
+    full.update(env, CONSOLE_PASSWORD=f"{user}-demo")
+    return subprocess.run([sys.executable, "-m", "console", *args, "--user", user], env=full, cwd=REPOSITORY_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_promote_gate_and_model_rollback(
+    store_copy: str, registry: MlflowRegistry, kube: KubeApiServer, tmp_path: Path
+) -> None:
+    env = demo_environment(tmp_path, KUBECONFIG=str(tmp_path / "kubeconfig"), CONSOLE_NAMESPACES=",".join(NAMESPACES),
+                           MLFLOW_TRACKING_URI=store_copy, CONSOLE_REQUEST_TIMEOUT_SECONDS="10")
+    failed = run_cli(env, "promote", "diabetes-regressor", "4", "--reason", "ci: nightly", user="operator")
+    assert failed.returncode == 1
+    assert "does not pass the promotion gate" in failed.stderr and "gate: failed: r2" in failed.stderr
+    assert holder(registry, "diabetes-regressor") == 3
+
+    promoted = run_cli(env, "promote", "iris-classifier", "5", "--alias", "champion", "--reason", "ci: v5 wins",
+                       user="operator")
+    assert promoted.returncode == 0, promoted.stderr
+    assert "Version 5 of iris-classifier now holds 'champion'" in promoted.stdout
+    assert "rollout: ml-serving/iris-classifier" in promoted.stdout
+    assert holder(registry, "iris-classifier") == 5
+    assert served_version(kube, "ml-serving", "iris-classifier")[0] == "5"
+
+    rolled = run_cli(env, "model-rollback", "iris-classifier", "--reason", "ci: smoke test failed", user="operator")
+    assert rolled.returncode == 0, rolled.stderr
+    assert "back on version 4" in rolled.stdout
+    assert holder(registry, "iris-classifier") == 4
+    assert served_version(kube, "ml-serving", "iris-classifier")[0] == "4"
+
+    records = AuditStore(env["CONSOLE_AUDIT_DATABASE_URL"]).query()
+    assert [(r.action, r.outcome) for r in records] == [
+        ("model-rollback", Outcome.SUCCEEDED), ("promote", Outcome.SUCCEEDED), ("promote", Outcome.FAILED)]
