@@ -16,7 +16,7 @@ If a later write fails, the earlier ones are rolled back before the error is rai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -258,9 +258,13 @@ def _policy(model: RegisteredModel) -> tuple[GatePolicy, tuple[str, ...]]:
 
 def _overview(model: RegisteredModel, versions: Sequence[ModelVersion], runs: dict[str, RunSummary]) -> ModelOverview:
     policy, problems = _policy(model)
+    # MLflow's version search leaves a version's aliases empty; the registered model knows who holds each.
+    held_by: dict[int, tuple[str, ...]] = {}
+    for alias, holder in sorted(model.aliases.items()):
+        held_by[holder] = (*held_by.get(holder, ()), alias)
     rows = tuple(
         VersionRow(
-            version=v,
+            version=replace(v, aliases=held_by.get(v.version, ())) if not v.aliases else v,
             key_metric=policy.key_metric,
             key_metric_value=runs[v.run_id].metrics.get(policy.key_metric) if v.run_id in runs else None,
             source_run_metrics=dict(runs[v.run_id].metrics) if v.run_id in runs else {},
