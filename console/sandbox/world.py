@@ -28,7 +28,7 @@ from console.sandbox.catalog import DEMO_NAMESPACES
 from console.sandbox.users import write_demo_credentials
 
 # Bump when the layout of .sandbox/ changes, so an old one is rebuilt rather than misread.
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -151,6 +151,7 @@ class Sandbox:
         paths.cookie_key.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
         paths.cookie_key.chmod(0o600)
         self._prepare_mlflow()
+        self._prepare_monitoring()
         paths.ready.write_text(LAYOUT_VERSION + "\n", encoding="utf-8")
         return True
 
@@ -159,6 +160,11 @@ class Sandbox:
 
         self.paths.mlflow_dir.mkdir()
         seed_mlflow(self.paths.mlflow_store_uri, now=self.now(), artifact_root=self.paths.mlflow_artifacts)
+
+    def _prepare_monitoring(self) -> None:
+        from console.sandbox.monitoring import prepare_monitoring
+
+        prepare_monitoring(self.root, now=self.now())
 
     # --- services ---------------------------------------------------------------------------------------
 
@@ -187,6 +193,7 @@ class Sandbox:
         stop_pids(self.paths.pids)  # a previous run that was killed without cleaning up
         self._start_kubernetes(kube_port)
         self._start_mlflow()
+        self._start_monitoring()
         self.write_env_file()
 
     def _start_kubernetes(self, port: int) -> None:
@@ -215,6 +222,14 @@ class Sandbox:
             raise RuntimeError(f"the MLflow server did not start; see {self.root / 'mlflow.log'}")
         self.environ["MLFLOW_TRACKING_URI"] = url
         self.environ["MLFLOW_UI_URL"] = url
+
+    def _start_monitoring(self) -> None:
+        from console.sandbox.monitoring import SLO_DIRECTORY, start_monitoring
+
+        url, stop_exporter = start_monitoring(self.root, kube_server=self.kube_server, spawn=self.spawn)
+        self.on_stop(stop_exporter)
+        self.environ["PROMETHEUS_URL"] = url
+        self.environ["CONSOLE_SLO_DIR"] = str(SLO_DIRECTORY)
 
     def spawn(self, command: list[str], *, log_name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start a child process in its own process group, log to ``.sandbox/<log_name>.log``, record its PID."""

@@ -50,6 +50,9 @@ def test_start_writes_an_env_file_with_valid_settings(prepared_root: Path) -> No
         assert settings.mlflow_tracking_uri and settings.mlflow_tracking_uri.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(f"{settings.mlflow_tracking_uri}/health", timeout=5) as response:
             assert response.status == 200
+        assert settings.prometheus_url and settings.slo_directory and settings.slo_directory.is_dir()
+        with urllib.request.urlopen(f"{settings.prometheus_url}/-/ready", timeout=5) as response:
+            assert response.status == 200
     finally:
         sandbox.stop()
     assert not sandbox.paths.pids.exists()
@@ -75,7 +78,7 @@ def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(prepared_root: 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as response:
             assert response.read() == b"ok"
         children = [int(line.split()[0]) for line in (prepared_root / "pids").read_text().splitlines()]
-        assert len(children) == 2 and all(_pid_alive(pid) for pid in children)  # mlflow server and console
+        assert len(children) == 3 and all(_pid_alive(pid) for pid in children)  # mlflow, prometheus, console
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
         assert not any(_pid_alive(pid) for pid in children)

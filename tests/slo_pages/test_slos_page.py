@@ -1,0 +1,156 @@
+"""The SLOs page in AppTest for every role, against a real Prometheus with 30 days of demo history."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from console.sandbox.kube import KubeApiServer, seed_demo_world
+from console.sandbox.monitoring import SLO_DIRECTORY
+from console.sandbox.prometheus import PrometheusHandle
+from tests.helpers import REPOSITORY_ROOT, demo_environment
+
+from .conftest import requires_prometheus
+
+pytestmark = requires_prometheus
+NAMESPACES = "ml-serving,ml-staging"
+TIMEOUT_SECONDS = 2
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory: pytest.TempPathFactory, prepared_at: datetime) -> Iterator[tuple[KubeApiServer, Path]]:
+    directory = tmp_path_factory.mktemp("kube")
+    with KubeApiServer() as server:
+        seed_demo_world(server, now=prepared_at)
+        yield server, server.write_kubeconfig(directory / "kubeconfig")
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kubeconfig: Path, prometheus_url: str) -> None:
+    values = demo_environment(tmp_path, KUBECONFIG=str(kubeconfig), CONSOLE_NAMESPACES=NAMESPACES,
+                              PROMETHEUS_URL=prometheus_url, CONSOLE_SLO_DIR=str(SLO_DIRECTORY),
+                              CONSOLE_REQUEST_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS))
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture()
+def env(kube, prometheus: PrometheusHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    _environment(monkeypatch, tmp_path, kube[1], prometheus.url)
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def signed_in(username: str) -> AppTest:
+    app = AppTest.from_file(str(REPOSITORY_ROOT / "app.py"), default_timeout=30).run()
+    app.text_input(key="login_username").input(username)
+    app.text_input(key="login_password").input(f"{username}-demo")
+    app.button[0].click().run()
+    assert not app.exception
+    return app
+
+
+def slos_page(username: str, **query: str) -> AppTest:
+    app = signed_in(username)
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.switch_page("pages/slos.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.mark.parametrize("username", ["viewer", "operator", "admin"])
+def test_overview_has_one_row_per_slo_most_urgent_first(env: None, username: str) -> None:
+    app = slos_page(username)
+    frame = app.dataframe[0].value
+    assert sorted(frame["SLO"]) == sorted(f"?slo={name}" for name in (
+        "diabetes-regressor-availability", "diabetes-regressor-latency", "iris-classifier-availability",
+        "iris-classifier-latency", "wine-quality-availability", "wine-quality-latency"))
+    assert {"SLI now %", "attainment %", "budget left %", "budget left min", "burn 1h", "burn 6h", "burn 3d",
+            "alert", "exhausted in"} <= set(frame.columns)
+    # The crash-looping wine-quality revision pages, and paging SLOs come first.
+    alerts = dict(zip(frame["SLO"], frame["alert"], strict=True))
+    assert "page" in alerts["?slo=wine-quality-availability"] and "page" in frame["alert"].iloc[0]
+    assert "ok" in alerts["?slo=iris-classifier-availability"] and "ok" in alerts["?slo=iris-classifier-latency"]
+    assert not app.error
+
+
+def test_detail_opens_from_the_query_parameter_with_charts_and_markers(env: None) -> None:
+    app = slos_page("operator", slo="wine-quality-availability")
+    assert [h.value for h in app.subheader] == ["Wine quality availability"]
+    assert len(app.get("plotly_chart")) == 3
+    markers = app.dataframe[0].value
+    revisions = markers[markers["kind"] == "revision"]
+    assert len(revisions) >= 1  # the broken revision of two hours ago, in the default 24-hour range
+    assert revisions["deployment"].iloc[0] == "/deployments?namespace=ml-serving&deployment=wine-quality"
+    assert revisions["logs"].iloc[0].startswith("/logs?namespace=ml-serving&deployment=wine-quality&since=")
+    assert not app.error
+
+
+def test_sla_report_judges_the_month_and_offers_a_csv(env: None) -> None:
+    app = slos_page("viewer")
+    app.segmented_control(key="slo_view").set_value("SLA report").run()
+    assert not app.exception
+    frame = app.dataframe[0].value
+    assert set(frame["SLO"]) == {"iris-classifier-availability", "wine-quality-availability"}
+    assert set(frame["breached"]) <= {"met", "on track", "breached", "no data"}
+    assert app.get("download_button")
+
+
+@pytest.fixture()
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never answers: a Prometheus that hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(timeout=2)
+    for connection in held:
+        connection.close()
+    server.close()
+
+
+@pytest.mark.parametrize("down", ["refused", "hangs"])
+def test_prometheus_down_is_said_within_the_timeout_and_other_pages_work(
+    kube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_port: int, down: str  # type: ignore[no-untyped-def]
+) -> None:
+    if down == "refused":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    else:
+        port = silent_port
+    _environment(monkeypatch, tmp_path, kube[1], f"http://127.0.0.1:{port}")
+    app = signed_in("operator")
+    assert set(app.dataframe[0].value["name"]) == {"iris-classifier", "wine-quality", "diabetes-regressor"}
+    started = time.monotonic()
+    app.switch_page("pages/slos.py").run()
+    assert time.monotonic() - started < TIMEOUT_SECONDS + 5
+    assert not app.exception
+    assert any("Prometheus" in error.value for error in app.error), [e.value for e in app.error]
+    app.switch_page("pages/deployments.py").run()
+    assert not app.exception and set(app.dataframe[0].value["name"]) >= {"iris-classifier"}
