@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +29,7 @@ from console.sandbox.catalog import DEMO_NAMESPACES
 from console.sandbox.users import write_demo_credentials
 
 # Bump when the layout of .sandbox/ changes, so an old one is rebuilt rather than misread.
-LAYOUT_VERSION = "3"
+LAYOUT_VERSION = "4"
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -67,6 +68,14 @@ class SandboxPaths:
     @property
     def mlflow_store_uri(self) -> str:
         return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def prepared_at(self) -> Path:
+        return self.root / "prepared-at"
+
+    @property
+    def kube_state(self) -> Path:
+        return self.root / "kube-state.json"
 
     @property
     def pids(self) -> Path:
@@ -128,6 +137,10 @@ class Sandbox:
 
     # --- persistent state -------------------------------------------------------------------------------
 
+    def prepared_at(self) -> datetime:
+        """When ``prepare`` laid out the world's history."""
+        return datetime.fromisoformat(self.paths.prepared_at.read_text(encoding="utf-8").strip())
+
     def is_prepared(self) -> bool:
         ready = self.paths.ready
         return ready.exists() and ready.read_text().strip() == LAYOUT_VERSION
@@ -147,24 +160,28 @@ class Sandbox:
         shutil.rmtree(self.root.with_name(self.root.name + ".new"), ignore_errors=True)  # older layouts
         self.root.mkdir(parents=True)
         paths = self.paths
+        # One time for the whole world: MLflow's history, the deployments' revisions and Prometheus's incidents
+        # line up with each other because they are all laid out from it.
+        prepared_at = self.now()
+        paths.prepared_at.write_text(prepared_at.isoformat() + "\n", encoding="utf-8")
         write_demo_credentials(paths.users)
         paths.cookie_key.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
         paths.cookie_key.chmod(0o600)
-        self._prepare_mlflow()
-        self._prepare_monitoring()
+        self._prepare_mlflow(prepared_at)
+        self._prepare_monitoring(prepared_at)
         paths.ready.write_text(LAYOUT_VERSION + "\n", encoding="utf-8")
         return True
 
-    def _prepare_mlflow(self) -> None:
+    def _prepare_mlflow(self, prepared_at: datetime) -> None:
         from console.sandbox.mlflow_seed import seed_mlflow
 
         self.paths.mlflow_dir.mkdir()
-        seed_mlflow(self.paths.mlflow_store_uri, now=self.now(), artifact_root=self.paths.mlflow_artifacts)
+        seed_mlflow(self.paths.mlflow_store_uri, now=prepared_at, artifact_root=self.paths.mlflow_artifacts)
 
-    def _prepare_monitoring(self) -> None:
+    def _prepare_monitoring(self, prepared_at: datetime) -> None:
         from console.sandbox.monitoring import prepare_monitoring
 
-        prepare_monitoring(self.root, now=self.now())
+        prepare_monitoring(self.root, now=prepared_at)
 
     # --- services ---------------------------------------------------------------------------------------
 
@@ -197,12 +214,19 @@ class Sandbox:
         self.write_env_file()
 
     def _start_kubernetes(self, port: int) -> None:
-        # The API server's state lives in memory: every start seeds the demo world afresh.
+        # The cluster goes on where the last run stopped (its objects are saved on stop and every half minute),
+        # so what an operator changed, and what the model registry says about it, survive a restart.
         from console.sandbox.kube import KubeApiServer, seed_demo_world
 
         server = KubeApiServer(host="127.0.0.1", port=port).start()
         self.on_stop(server.stop)
-        seed_demo_world(server, now=self.now())
+        state = self.paths.kube_state
+        if state.exists():
+            server.load_state(state)
+        else:
+            seed_demo_world(server, now=self.prepared_at())
+        saver = _Periodic(30.0, lambda: server.save_state(state))
+        self.on_stop(lambda: (saver.stop(), server.save_state(state)))
         server.write_kubeconfig(self.paths.kubeconfig)
         self.kube_server = server
         self.environ["KUBECONFIG"] = str(self.paths.kubeconfig)
@@ -266,6 +290,23 @@ def start_console(sandbox: Sandbox, *, port: int = 8501, address: str = "127.0.0
         "--server.fileWatcherType", "none",
     ]
     return sandbox.spawn(command, log_name="console")
+
+
+class _Periodic:
+    """Call a function every ``interval`` seconds in a daemon thread until stopped."""
+
+    def __init__(self, interval: float, function: Callable[[], None]) -> None:
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval, function), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float, function: Callable[[], None]) -> None:
+        while not self._stopping.wait(interval):
+            function()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
 
 
 def wait_for_http(url: str, *, timeout_seconds: float, process: subprocess.Popen[bytes] | None = None) -> bool:

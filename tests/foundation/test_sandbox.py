@@ -59,7 +59,9 @@ def test_start_writes_an_env_file_with_valid_settings(prepared_root: Path) -> No
 
 
 def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(prepared_root: Path) -> None:
-    for _ in range(2):
+    kubectl = [str(Path(sys.executable).with_name("kubectl")), "--kubeconfig", str(prepared_root / "kubeconfig"),
+               "-n", "ml-staging"]
+    for run in range(2):
         port = free_port()
         demo = subprocess.Popen(
             [sys.executable, "-m", "console.sandbox", "demo", "--port", str(port), "--root", str(prepared_root)],
@@ -79,6 +81,13 @@ def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(prepared_root: 
             assert response.read() == b"ok"
         children = [int(line.split()[0]) for line in (prepared_root / "pids").read_text().splitlines()]
         assert len(children) == 3 and all(_pid_alive(pid) for pid in children)  # mlflow, prometheus, console
+        replicas = subprocess.run([*kubectl, "get", "deployment/diabetes-regressor", "-o", "jsonpath={.spec.replicas}"],
+                                  capture_output=True, text=True, check=True).stdout
+        if run == 0:
+            subprocess.run([*kubectl, "scale", "deployment/diabetes-regressor", "--replicas=2"], check=True,
+                           capture_output=True)
+        else:
+            assert replicas == "2", "the cluster's state did not survive the restart"
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
         assert not any(_pid_alive(pid) for pid in children)

@@ -221,6 +221,18 @@ class KubeApiServer:
         update_env_file(root / "env", {"KUBECONFIG": str(kubeconfig.resolve()), "KUBE_API_URL": self.url})
         return kubeconfig
 
+    def save_state(self, path: str | os.PathLike[str]) -> None:
+        """Write every object to a JSON file, so a later server can go on where this one stopped."""
+        target = Path(path)
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.store.snapshot()), encoding="utf-8")
+        temporary.replace(target)
+
+    def load_state(self, path: str | os.PathLike[str]) -> None:
+        """Load what ``save_state`` wrote into this (empty) server; the controllers take it from there."""
+        with self.controllers.held():
+            self.store.restore(json.loads(Path(path).read_text(encoding="utf-8")))
+
     # --- direct access for tests and seeders ---------------------------------------------------------------
 
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:

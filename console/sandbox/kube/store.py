@@ -495,6 +495,30 @@ class Store:
             del self._objects[resource][(namespace, name)]
             self._record(resource, "DELETED", obj, current)
 
+    def snapshot(self) -> dict[str, Any]:
+        """Every object and the resourceVersion counter, as plain JSON (etcd's part of a cluster restart)."""
+        with self.lock:
+            return {
+                "resourceVersion": self._rv,
+                "objects": {r: [copy.deepcopy(o) for o in objects.values()] for r, objects in self._objects.items()},
+            }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Replace every object with a snapshot's: objects kept as they were, resourceVersions included."""
+        with self.lock:
+            for objects in self._objects.values():
+                objects.clear()
+            self._history.clear()
+            self._encoded.clear()
+            for resource, objects in snapshot["objects"].items():
+                if resource not in self._objects:
+                    continue
+                rt = RESOURCE_TYPES[resource]
+                for obj in objects:
+                    meta = obj["metadata"]
+                    self._objects[resource][(meta.get("namespace", "") if rt.namespaced else "", meta["name"])] = obj
+            self._rv = max(self._rv, int(snapshot["resourceVersion"]))
+
     def all_objects(self, resources: Iterable[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
         with self.lock:
             return [(r, o) for r in (resources or self._objects) for o in self._objects[r].values()]
