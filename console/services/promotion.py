@@ -39,7 +39,7 @@ from console.domain.workloads import (
 )
 from console.errors import ConsoleError, Conflict, InvalidInput, NotFound
 from console.services import models
-from console.services.audit import audited_action, require
+from console.services.audit import ActionRecord, audited_action, require
 from console.services.clock import Clock, utc_now
 from console.services.deployments import _selector
 
@@ -260,10 +260,11 @@ def _restore(cluster: KubernetesCluster, patched: list[tuple[_Planned, Deploymen
 
 
 def _failed_after_alias_move(
-    err: ConsoleError, *, undo_notes: list[str], alias_note: str, record_note_target: Any
+    err: ConsoleError, *, undo_notes: list[str], alias_note: str, record: ActionRecord
 ) -> PromotionUndone:
+    """The error to raise once everything was put back; the audit record says what was undone."""
     notes = undo_notes + [alias_note]
-    record_note_target.note = "undone: " + "; ".join(notes)
+    record.note = "undone: " + "; ".join(notes)
     return PromotionUndone(f"The Kubernetes step failed, so the action was undone: {err.message}",
                            problems=(*err.problems, *notes))
 
@@ -336,7 +337,7 @@ def promote_model(
                 except ConsoleError as undo_error:
                     alias_note = f"alias {alias!r} NOT moved back (still on version {number}): {undo_error.message}"
                 raise _failed_after_alias_move(error, undo_notes=undo_notes, alias_note=alias_note,
-                                               record_note_target=record) from error
+                                               record=record) from error
         record.after = _state(number, alias, following)
         record.after["deployments"] = {
             c.key: {"resourceVersion": c.resource_version, "modelVersion": c.to_version} for c in changes
@@ -442,7 +443,7 @@ def rollback_model(
                 except ConsoleError as undo_error:
                     alias_note = f"alias {alias!r} NOT moved back (still on version {target}): {undo_error.message}"
                 raise _failed_after_alias_move(error, undo_notes=undo_notes, alias_note=alias_note,
-                                               record_note_target=record) from error
+                                               record=record) from error
         record.after = _state(target, alias, following)
         record.after["deployments"] = {
             c.key: {"resourceVersion": c.resource_version, "modelVersion": c.to_version,
