@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_PACKAGES := prometheus
 TEST_PACKAGES := prometheus postgresql chromium
 
-.PHONY: demo test sandbox down bench clean-sandbox
+.PHONY: demo test sandbox down bench screenshots clean-sandbox
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ down: $(STAMP)
 test: $(STAMP)
 	$(call install_debian,$(TEST_PACKAGES))
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(call install_debian,$(TEST_PACKAGES))
+	$(BIN)/python bench/bench_pages.py
+
+screenshots: $(STAMP)
+	$(call install_debian,$(TEST_PACKAGES))
+	$(BIN)/python -m tests.e2e.screenshots
 
 clean-sandbox: down
 	rm -rf .sandbox .sandbox.new

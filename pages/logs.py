@@ -21,5 +21,5 @@ with shown_errors():
         if not pods:
             st.info(f"{namespace}/{deployment} has no pods.")
         else:
-            buffer = view.load(cluster, actor, request)
+            buffer = view.load(cluster, actor, request, pods)
             view.live_log(cluster, actor, buffer, timestamps=timestamps, follow=follow)

@@ -24,6 +24,7 @@ from console.domain.logs import (
     render_lines,
     validate_tail_lines,
 )
+from console.domain.workloads import PodInfo
 from console.errors import ConsoleError, InvalidInput
 from console.services.audit import require
 from console.services.deployments import pods_of
@@ -73,13 +74,15 @@ def read_logs(
     previous: bool = False,
     log_filter: LogFilter = NO_FILTER,
     since_time: datetime | None = None,
+    pods: Sequence[PodInfo] | None = None,
 ) -> LogResult:
     """The last ``tail_lines`` lines of one pod's container, or of every pod of the deployment merged by time.
 
     ``pod=None`` reads every pod of the deployment (``container`` None: each pod's first container) and keeps
     the newest ``tail_lines`` of the merged lines, each rendered with its pod. ``since_time`` (a follow) reads
     only lines newer than it and wins over ``since_seconds``. A pod that does not answer while others do is
-    named in ``errors``; when no pod answers, its error is raised.
+    named in ``errors``; when no pod answers, its error is raised. ``pods``: the deployment's pods when the
+    caller has just listed them (the logs page does, for its picker), so they are not listed twice.
     """
     require(actor, Permission.READ)
     tail = validate_tail_lines(tail_lines)
@@ -92,7 +95,7 @@ def read_logs(
 
     if pod is None:
         targets = [(info.name, container or (info.containers[0] if info.containers else None))
-                   for info in pods_of(cluster, actor, namespace, deployment)]
+                   for info in (pods_of(cluster, actor, namespace, deployment) if pods is None else pods)]
         if not targets:
             return LogResult((), True, (), 0, since_time)
     else:

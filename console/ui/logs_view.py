@@ -174,26 +174,31 @@ def options_form(namespace: str, deployment: str, pod: PodInfo | None, container
     return request, timestamps, follow and not paused and not previous
 
 
-def load(cluster: KubernetesCluster, actor: Actor, request: LogRequest) -> LogBuffer:
-    """The buffer for this request: kept when only the display changed, read again otherwise."""
+def load(cluster: KubernetesCluster, actor: Actor, request: LogRequest,
+         pods: list[PodInfo] | None = None) -> LogBuffer:
+    """The buffer for this request: kept when only the display changed, read again otherwise.
+
+    ``pods``: the deployment's pods the picker just listed, reused for a merged read instead of listing them again.
+    """
     refresh = st.session_state.get(REFRESH_KEY, 0)
     buffer = st.session_state.get(BUFFER_KEY)
     if isinstance(buffer, LogBuffer) and buffer.request == request and buffer.refresh == refresh:
         buffer.fresh = False
         return buffer
     st.session_state.pop(BUFFER_KEY, None)  # never show lines of an earlier choice under a new one
-    result = _read(cluster, actor, request, since_time=request.since_time)
+    result = _read(cluster, actor, request, since_time=request.since_time, pods=pods)
     buffer = LogBuffer(request, refresh, list(result.lines), result.last_timestamp, result.merged,
                        result.read_count, dict(result.notes), dict(result.errors))
     st.session_state[BUFFER_KEY] = buffer
     return buffer
 
 
-def _read(cluster: KubernetesCluster, actor: Actor, request: LogRequest, *, since_time: datetime | None) -> LogResult:
+def _read(cluster: KubernetesCluster, actor: Actor, request: LogRequest, *, since_time: datetime | None,
+          pods: list[PodInfo] | None = None) -> LogResult:
     return read_logs(
         cluster, actor, namespace=request.namespace, deployment=request.deployment, pod=request.pod,
         container=request.container, tail_lines=request.tail_lines, since_seconds=request.since_seconds,
-        previous=request.previous, log_filter=request.log_filter, since_time=since_time,
+        previous=request.previous, log_filter=request.log_filter, since_time=since_time, pods=pods,
     )
 
 
