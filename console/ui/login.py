@@ -19,6 +19,8 @@ from console.ui.errors import show_error
 
 _SET_COOKIE_KEY = "console_set_login_cookie"
 _LOGIN_ERROR_KEY = "console_login_error"
+# The key streamlit-authenticator's cookie manager gives its "set" component; its value turns true once done.
+_COOKIE_COMPONENT_KEY = "set"
 
 
 def _authenticator(context: ConsoleContext) -> stauth.Authenticate:
@@ -69,8 +71,12 @@ def login_gate(context: ConsoleContext) -> tuple[Actor | None, stauth.Authentica
     if actor is None:
         st.session_state.pop(ACTOR_KEY, None)
         return None, authenticator
-    if st.session_state.pop(_SET_COOKIE_KEY, False):
+    if st.session_state.get(_SET_COOKIE_KEY):
+        # The cookie is written by a browser component, which a rerun (the home page forwarding to the first
+        # page) can drop before it ran; so it is asked for on every run until the component reports it done.
         authenticator.cookie_controller.set_cookie()
+        if st.session_state.get(_COOKIE_COMPONENT_KEY):
+            del st.session_state[_SET_COOKIE_KEY]
     st.session_state[ACTOR_KEY] = actor
     return actor, authenticator
 
