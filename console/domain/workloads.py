@@ -228,8 +228,17 @@ def without_pod_template_hash(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def templates_match(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Equal pod templates, ignoring the pod-template-hash label (kubectl's equalIgnoreHash)."""
-    return without_pod_template_hash(a) == without_pod_template_hash(b)
+    """Equal pod templates, ignoring the pod-template-hash label (kubectl's equalIgnoreHash).
+
+    Copies only the path to the labels: this runs for every ReplicaSet of every Deployment on each render.
+    """
+    return _labels_without_hash(a) == _labels_without_hash(b)
+
+
+def _labels_without_hash(template: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = template.get("metadata") or {}
+    labels = {k: v for k, v in (metadata.get("labels") or {}).items() if k != POD_TEMPLATE_HASH}
+    return {**template, "metadata": {**metadata, "labels": labels}}
 
 
 def change_cause(username: str, action: str, reason: str) -> str:
