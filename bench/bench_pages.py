@@ -138,7 +138,7 @@ from console.sandbox import monitoring  # noqa: E402
 from console.sandbox.kube import KubeApiServer  # noqa: E402
 from console.sandbox.mlflow_seed import seed_scale_runs  # noqa: E402
 from console.sandbox.prometheus import start_prometheus  # noqa: E402
-from console.sandbox.world import wait_for_http  # noqa: E402
+from console.sandbox.processes import wait_for_http  # noqa: E402
 from console.services.slo import load_slo_directory  # noqa: E402
 from tests.helpers import demo_environment, free_port  # noqa: E402
 

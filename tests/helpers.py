@@ -6,7 +6,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,16 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from console.sandbox.kube import KubeApiServer
+from console.sandbox.processes import free_port
 from console.sandbox.users import write_demo_credentials
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_COOKIE_KEY = "p" * 40
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def demo_environment(directory: Path, **overrides: str) -> dict[str, str]:

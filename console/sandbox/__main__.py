@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from console.config import DEMO_LOGINS
-from console.sandbox.world import Sandbox, start_console, stop_pids, wait_for_http
+from console.sandbox.processes import stop_pids, wait_for_http
+from console.sandbox.world import Sandbox, start_console
 
 
 _stopping = threading.Event()

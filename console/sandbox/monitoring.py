@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -40,9 +39,9 @@ from console.sandbox.prometheus import (
     PROMTOOL_BINARY,
     SandboxPrometheusError,
     find_binary,
-    free_port,
     start_prometheus,
 )
+from console.sandbox.processes import free_port, wait_for_http
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 SLO_DIRECTORY = REPOSITORY_ROOT / "examples" / "slos"
@@ -623,27 +622,12 @@ def start_monitoring(
             ],
             log_name="prometheus",
         )
-        if not _wait_ready(url, process, ready_timeout_seconds):
+        if not wait_for_http(f"{url}/-/ready", timeout_seconds=ready_timeout_seconds, process=process):
             raise SandboxPrometheusError(f"Prometheus did not become ready; see {Path(root) / 'prometheus.log'}")
     except BaseException:
         exporter.stop()
         raise
     return url, exporter.stop
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_seconds: float) -> bool:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    return False
 
 
 def read_exporter(url: str, *, timeout_seconds: float = 5) -> dict[str, float]:

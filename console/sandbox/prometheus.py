@@ -8,17 +8,16 @@ configuration and data directory, optionally preloaded with TSDB blocks made by
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import yaml
+
+from console.sandbox.processes import free_port, wait_for_http
 
 PROMETHEUS_BINARY = "prometheus"
 PROMTOOL_BINARY = "promtool"
@@ -31,12 +30,6 @@ class SandboxPrometheusError(RuntimeError):
 def find_binary(name: str) -> str | None:
     """Path of ``prometheus`` or ``promtool``, or None when the Debian package is not installed."""
     return shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -155,28 +148,13 @@ def start_prometheus(
             log_file=log_file,
             process=process,
         )
-        if _wait_ready(handle, ready_timeout_seconds):
+        if wait_for_http(f"{handle.url}/-/ready", timeout_seconds=ready_timeout_seconds, process=handle.process):
             return handle
         handle.stop()
         last_error = handle.log()[-2000:]
         if port is not None:
             break
     raise SandboxPrometheusError(f"Prometheus did not become ready; its log ends with:\n{last_error}")
-
-
-def _wait_ready(handle: PrometheusHandle, timeout_seconds: float) -> bool:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if handle.process.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(f"{handle.url}/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    return False
 
 
 def backfill_openmetrics(openmetrics: str | Path, output_dir: Path) -> Path:

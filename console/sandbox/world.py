@@ -11,14 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from console.sandbox.catalog import DEMO_NAMESPACES
+from console.sandbox.processes import free_port, stop_pids, wait_for_http
 from console.sandbox.users import write_demo_credentials
 
 # Bump when the layout of .sandbox/ changes, so an old one is rebuilt rather than misread.
@@ -84,40 +80,6 @@ class SandboxPaths:
     @property
     def ready(self) -> Path:
         return self.root / "ready"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stop_pids(pid_file: Path, *, timeout_seconds: float = 10.0) -> list[int]:
-    """Terminate the processes listed in a PID file (then kill the stubborn ones); return those stopped."""
-    if not pid_file.exists():
-        return []
-    pids = [int(line.split()[0]) for line in pid_file.read_text().splitlines() if line.strip()]
-    alive = [pid for pid in pids if pid != os.getpid() and _pid_alive(pid)]
-    for pid in alive:
-        try:
-            os.killpg(pid, signal.SIGTERM)  # children run in their own process group
-        except (ProcessLookupError, PermissionError):
-            pass
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline and any(_pid_alive(pid) for pid in alive):
-        time.sleep(0.1)
-    for pid in alive:
-        if _pid_alive(pid):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-    pid_file.unlink(missing_ok=True)
-    return alive
 
 
 @dataclass
@@ -232,7 +194,7 @@ class Sandbox:
         self.environ["KUBECONFIG"] = str(self.paths.kubeconfig)
 
     def _start_mlflow(self) -> None:
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [
             sys.executable, "-m", "mlflow", "server",
@@ -307,28 +269,6 @@ class _Periodic:
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(timeout=5)
-
-
-def wait_for_http(url: str, *, timeout_seconds: float, process: subprocess.Popen[bytes] | None = None) -> bool:
-    """Poll a URL until it answers 200; False on timeout or when ``process`` exits first."""
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    return False
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _shell_quote(value: str) -> str:

@@ -5,9 +5,7 @@ Everything started here is stopped by PID at the end, and the caller can check t
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from console.adapters.credentials import hash_password
-from console.sandbox.world import Sandbox, start_console, wait_for_http
+from console.sandbox.processes import free_port, pid_alive, wait_for_http
+from console.sandbox.world import Sandbox, start_console
 
 # A user of its own for the failed-login journey: locking it out leaves the demo logins usable.
 LOCKOUT_USER = "lockout-probe"
@@ -53,12 +52,6 @@ class ConsoleWorld:
         return self.env["CONSOLE_AUDIT_DATABASE_URL"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _add_lockout_user(users_file: Path) -> None:
     document = yaml.safe_load(users_file.read_text(encoding="utf-8"))
     document["credentials"]["usernames"][LOCKOUT_USER] = {
@@ -77,21 +70,6 @@ def recorded_pids(sandbox: Sandbox) -> tuple[int, ...]:
     return tuple(int(line.split()[0]) for line in pid_file.read_text().splitlines() if line.strip())
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A child that exited but was not reaped yet is gone for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @contextmanager
 def running_world(root: Path, *, start_timeout_seconds: float = 120) -> Iterator[ConsoleWorld]:
     """Build a sandbox in ``root``, start it and the console on free ports; stop both by PID afterwards."""
@@ -101,7 +79,7 @@ def running_world(root: Path, *, start_timeout_seconds: float = 120) -> Iterator
     pids: tuple[int, ...] = ()
     try:
         sandbox.start()
-        port = _free_port()
+        port = free_port()
         console = start_console(sandbox, port=port)
         url = f"http://127.0.0.1:{port}"
         if not wait_for_http(f"{url}/_stcore/health", timeout_seconds=start_timeout_seconds, process=console):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from console.config import load_settings
-from console.sandbox.world import LAYOUT_VERSION, Sandbox, _pid_alive
+from console.sandbox.processes import pid_alive
+from console.sandbox.world import LAYOUT_VERSION, Sandbox
 from tests.helpers import REPOSITORY_ROOT, free_port
 
 
@@ -80,7 +81,7 @@ def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(prepared_root: 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as response:
             assert response.read() == b"ok"
         children = [int(line.split()[0]) for line in (prepared_root / "pids").read_text().splitlines()]
-        assert len(children) == 3 and all(_pid_alive(pid) for pid in children)  # mlflow, prometheus, console
+        assert len(children) == 3 and all(pid_alive(pid) for pid in children)  # mlflow, prometheus, console
         replicas = subprocess.run([*kubectl, "get", "deployment/diabetes-regressor", "-o", "jsonpath={.spec.replicas}"],
                                   capture_output=True, text=True, check=True).stdout
         if run == 0:
@@ -90,5 +91,5 @@ def test_demo_serves_the_console_twice_in_a_row_and_stops_by_pid(prepared_root: 
             assert replicas == "2", "the cluster's state did not survive the restart"
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
-        assert not any(_pid_alive(pid) for pid in children)
+        assert not any(pid_alive(pid) for pid in children)
         assert not (prepared_root / "pids").exists()

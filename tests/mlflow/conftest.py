@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from console.sandbox.processes import free_port
 from console.adapters.mlflow_registry import MlflowRegistry
 from console.sandbox.mlflow_seed import SeedSummary, seed_mlflow
 
@@ -48,12 +49,6 @@ class SeededStore:
 class MlflowServer:
     url: str
     db_path: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ import pytest
 
 from console.adapters.prometheus import PrometheusClient
 from console.errors import BackendUnavailable, Forbidden, InvalidInput, SettingsError
-from console.sandbox.prometheus import free_port
+from console.sandbox.processes import free_port
 
 Reply = tuple[int, dict | str]
 
