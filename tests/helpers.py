@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from streamlit.testing.v1 import AppTest
+
 from console.sandbox.kube import KubeApiServer
 from console.sandbox.processes import free_port
 from console.sandbox.users import write_demo_credentials
@@ -104,3 +106,13 @@ def validated_kube_server(**options: object) -> Iterator[KubeApiServer]:
     problems = ResponseChecker().check(server)
     if problems:
         raise AssertionError("invalid API responses:\n" + "\n".join(problems[:20]))
+
+
+def signed_in_app(username: str, password: str | None = None, *, timeout_seconds: float = 60) -> AppTest:
+    """The console in AppTest after submitting the sign-in form (the demo password unless given)."""
+    app = AppTest.from_file(str(REPOSITORY_ROOT / "app.py"), default_timeout=timeout_seconds).run()
+    assert not app.exception, app.exception
+    app.text_input(key="login_username").input(username)
+    app.text_input(key="login_password").input(password if password is not None else f"{username}-demo")
+    app.button[0].click().run()
+    return app

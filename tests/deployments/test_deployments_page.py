@@ -16,7 +16,7 @@ from console.adapters.audit_store import AuditStore
 from console.domain.audit import Outcome
 from console.sandbox.kube import KubeApiServer
 from tests.deployments.conftest import NAMESPACES
-from tests.helpers import REPOSITORY_ROOT, demo_environment
+from tests.helpers import REPOSITORY_ROOT, demo_environment, signed_in_app
 
 
 @pytest.fixture()
@@ -33,10 +33,7 @@ def env(kube: KubeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def signed_in(username: str) -> AppTest:
-    app = AppTest.from_file(str(REPOSITORY_ROOT / "app.py"), default_timeout=30).run()
-    app.text_input(key="login_username").input(username)
-    app.text_input(key="login_password").input(f"{username}-demo")
-    app.button[0].click().run()
+    app = signed_in_app(username)
     assert not app.exception
     return app
 

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from console.adapters.audit_store import AuditStore
 from console.domain.access import Role, pages_for
 from console.domain.audit import AuditEntry, Outcome
-from tests.helpers import REPOSITORY_ROOT, demo_environment
+from tests.helpers import REPOSITORY_ROOT, demo_environment, signed_in_app
 
 APP = str(REPOSITORY_ROOT / "app.py")
 
@@ -32,12 +32,7 @@ def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
 
 
 def sign_in(username: str, password: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=30).run()
-    assert not app.exception
-    app.text_input(key="login_username").input(username)
-    app.text_input(key="login_password").input(password)
-    app.button[0].click().run()
-    return app
+    return signed_in_app(username, password, timeout_seconds=30)
 
 
 def page_text(app: AppTest) -> str:

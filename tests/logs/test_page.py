@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from console.sandbox.kube import KubeApiServer
-from tests.helpers import REPOSITORY_ROOT, demo_environment
+from tests.helpers import REPOSITORY_ROOT, demo_environment, signed_in_app
 
 from .conftest import NAMESPACES, write_unreachable_kubeconfig
 
@@ -38,10 +38,7 @@ def sandbox_env(kube: KubeApiServer, kubeconfig: Path, tmp_path: Path,
 
 
 def logs_page(query: dict[str, str] | None = None) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=30).run()
-    app.text_input(key="login_username").input("viewer")
-    app.text_input(key="login_password").input("viewer-demo")
-    app.button[0].click().run()
+    app = signed_in_app("viewer")
     for name, value in (query or {}).items():
         app.query_params[name] = value
     app.switch_page("pages/logs.py").run()

@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from console.sandbox.kube import KubeApiServer
-from tests.helpers import REPOSITORY_ROOT, demo_environment
+from tests.helpers import demo_environment, signed_in_app
 from tests.promotion.conftest import NAMESPACES
 
 
@@ -33,10 +33,7 @@ def env(kube: KubeApiServer, store_copy: str, tmp_path: Path, monkeypatch: pytes
 
 
 def page(username: str, path: str) -> AppTest:
-    app = AppTest.from_file(str(REPOSITORY_ROOT / "app.py"), default_timeout=60).run()
-    app.text_input(key="login_username").input(username)
-    app.text_input(key="login_password").input(f"{username}-demo")
-    app.button[0].click().run()
+    app = signed_in_app(username)
     app.switch_page(path).run()
     assert not app.exception, app.exception
     return app

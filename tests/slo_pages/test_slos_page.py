@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from console.sandbox.kube import KubeApiServer, seed_demo_world
 from console.sandbox.monitoring import SLO_DIRECTORY
 from console.sandbox.prometheus import PrometheusHandle
-from tests.helpers import REPOSITORY_ROOT, demo_environment
+from tests.helpers import demo_environment, signed_in_app
 
 from .conftest import requires_prometheus
 
@@ -52,10 +52,7 @@ def env(kube, prometheus: PrometheusHandle, tmp_path: Path, monkeypatch: pytest.
 
 
 def signed_in(username: str) -> AppTest:
-    app = AppTest.from_file(str(REPOSITORY_ROOT / "app.py"), default_timeout=30).run()
-    app.text_input(key="login_username").input(username)
-    app.text_input(key="login_password").input(f"{username}-demo")
-    app.button[0].click().run()
+    app = signed_in_app(username, timeout_seconds=30)
     assert not app.exception
     return app
 
