@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from console.adapters.audit_store import AuditStore
-from tests.helpers import running_postgres
+from console.sandbox.kube import KubeApiServer, seed_demo_world
+from tests.helpers import running_postgres, validated_kube_server
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +36,19 @@ def audit_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Audi
         store = AuditStore(base.rsplit("/", 1)[0] + f"/{database}")
     yield store
     store.dispose()
+
+
+@pytest.fixture()
+def kube(tmp_path: Path) -> Iterator[KubeApiServer]:
+    """A sandbox API server with the demo world on a free port; ``tmp_path/kubeconfig`` points at it, and every
+    response body it sent is validated when the test ends."""
+    with validated_kube_server() as server:
+        seed_demo_world(server, now=datetime.now(UTC))
+        server.write_kubeconfig(tmp_path / "kubeconfig")
+        yield server
+
+
+@pytest.fixture()
+def audit(tmp_path: Path) -> AuditStore:
+    """An empty SQLite audit store."""
+    return AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")

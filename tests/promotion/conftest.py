@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from console.adapters.audit_store import AuditStore
 from console.adapters.kubernetes import KubernetesCluster
 from console.adapters.mlflow_registry import MlflowRegistry
 from console.domain.access import Actor, Role
-from console.sandbox.kube import KubeApiServer, seed_demo_world
-from tests.helpers import validated_kube_server
+from console.sandbox.kube import KubeApiServer
 from console.sandbox.mlflow_seed import seed_mlflow
 from tests.mlflow.conftest import (  # noqa: F401 - fixtures shared with the MLflow tests
     SEED_NOW,
@@ -40,23 +37,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> SeededStore:
 
 
 @pytest.fixture()
-def kube(tmp_path: Path) -> Iterator[KubeApiServer]:
-    with validated_kube_server() as server:
-        seed_demo_world(server, now=datetime.now(UTC))
-        server.write_kubeconfig(tmp_path / "kubeconfig")
-        yield server
-
-
-@pytest.fixture()
 def cluster(kube: KubeApiServer, tmp_path: Path) -> Iterator[KubernetesCluster]:
     adapter = KubernetesCluster(namespaces=NAMESPACES, kubeconfig=tmp_path / "kubeconfig", timeout_seconds=10)
     yield adapter
     adapter.close()
-
-
-@pytest.fixture()
-def audit(tmp_path: Path) -> AuditStore:
-    return AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
 
 
 def template_of(kube: KubeApiServer, namespace: str, name: str) -> dict[str, Any]:
