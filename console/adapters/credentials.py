@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ import yaml
 from console.domain.access import Role, strongest_role
 from console.errors import SettingsError
 
-# Hashing a password that matches no user still costs one bcrypt check, so that a wrong user name takes as
-# long as a wrong password and does not reveal which user names exist.
-_UNKNOWN_USER_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds=10))
+@functools.cache
+def _unknown_user_hash() -> bytes:
+    # Checking a password that matches no user still costs one bcrypt check, so that a wrong user name takes
+    # as long as a wrong password and does not reveal which user names exist. Made on first use, not at import.
+    return bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds=12))
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class CredentialsFile:
         """The account when the password matches, else None, in the same time for unknown users."""
         account = self._users.get(username)
         if account is None:
-            bcrypt.checkpw(password.encode("utf-8"), _UNKNOWN_USER_HASH)
+            bcrypt.checkpw(password.encode("utf-8"), _unknown_user_hash())
             return None
         return account if password_matches(password, account.password_hash) else None
 
