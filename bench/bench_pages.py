@@ -116,8 +116,46 @@ def serve_counting_proxy(upstream: str, port: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), Proxy).serve_forever()
 
 
+def serve_kube(deployments: int, kubeconfig: str, control_port: int) -> None:
+    """The sandbox API server with ``deployments`` x 10 revisions x 3 pods, in its own process as a real API server
+    is; ``control_port`` answers ``/calls`` (the requests served since ``/clear``) for counting and the replay."""
+    from bench_kube_list import seed
+
+    from console.sandbox.kube import KubeApiServer
+
+    server = KubeApiServer(port=0, log_interval_seconds=LOG_INTERVAL_SECONDS).start()
+    seed(server, deployments, 10, 3, namespaces=NAMESPACES)
+    server.tick()
+    served = server.requests
+
+    class Control(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path == "/clear":
+                served.clear()
+            body = json.dumps(list(served)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    control = ThreadingHTTPServer(("127.0.0.1", control_port), Control)
+    server.write_kubeconfig(kubeconfig)  # last: the parent waits for this file
+    control.serve_forever()
+
+
+# Settings the kube server process needs too, so they come before the heavy imports.
+NAMESPACES = 10
+LOG_INTERVAL_SECONDS = 1.25  # 4 h of retained log = 11,520 lines per pod
+
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--proxy":
     serve_counting_proxy(sys.argv[2], int(sys.argv[3]))
+    sys.exit(0)
+if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "--kube":
+    serve_kube(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
     sys.exit(0)
 
 import kubernetes  # noqa: E402
@@ -129,21 +167,17 @@ from mlflow.entities import ViewType  # noqa: E402
 from prometheus_api_client import PrometheusConnect  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from bench_kube_list import seed as seed_kubernetes  # noqa: E402
 from bench_slo import spec as slo_spec  # noqa: E402
 from bench_slo import write_history  # noqa: E402
 from console.adapters.audit_store import AuditStore, audit_records  # noqa: E402
 from console.adapters.prometheus import PrometheusClient  # noqa: E402
 from console.sandbox import monitoring  # noqa: E402
-from console.sandbox.kube import KubeApiServer  # noqa: E402
 from console.sandbox.mlflow_seed import seed_scale_runs  # noqa: E402
 from console.sandbox.prometheus import start_prometheus  # noqa: E402
 from console.sandbox.processes import wait_for_http  # noqa: E402
 from console.services.slo import load_slo_directory  # noqa: E402
 from tests.helpers import demo_environment, free_port  # noqa: E402
 
-NAMESPACES = 10
-LOG_INTERVAL_SECONDS = 1.25  # 4 h of retained log = 11,520 lines per pod
 TAIL_LINES = 10_000
 LOG_FILTER = "infer"  # a text filter that keeps most request lines
 RENDER_TARGET = 1.5
@@ -181,9 +215,40 @@ OTHER_EXPERIMENTS, OTHER_EXPERIMENT_RUNS = 60, 20
 
 
 @dataclass
+class KubeProcess:
+    """A sandbox API server in its own process (``--kube``), with the requests it served."""
+
+    process: subprocess.Popen[bytes]
+    control_url: str
+
+    def clear(self) -> None:
+        _get_json(f"{self.control_url}/clear")
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(method, path) for method, path in _get_json(f"{self.control_url}/calls")]
+
+    def stop(self) -> None:
+        _stop_process(self.process)
+
+
+def start_kube(directory: Path, scale: Scale) -> tuple[KubeProcess, Path]:
+    kubeconfig, control_port = directory / f"kubeconfig-{scale.name}", free_port()
+    log = open(directory / f"kube-{scale.name}.log", "ab")  # noqa: SIM115 - the child owns it
+    process = subprocess.Popen([sys.executable, __file__, "--kube", str(scale.deployments), str(kubeconfig),
+                                str(control_port)], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while not kubeconfig.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop_process(process)
+            raise RuntimeError(f"the sandbox API server did not start; see {log.name}")
+        time.sleep(0.05)
+    return KubeProcess(process, f"http://127.0.0.1:{control_port}"), kubeconfig
+
+
+@dataclass
 class World:
     directory: Path
-    kube: dict[str, KubeApiServer] = field(default_factory=dict)
+    kube: dict[str, KubeProcess] = field(default_factory=dict)
     kubeconfig: dict[str, Path] = field(default_factory=dict)
     slo_dir: dict[str, Path] = field(default_factory=dict)
     audit_url: dict[str, str] = field(default_factory=dict)
@@ -225,13 +290,10 @@ def seed_world(directory: Path, *, mlflow: bool = True, prometheus: bool = True)
     world = World(directory)
     print("seeding the scale world", flush=True)
     for scale in (LARGE, SMALL):
-        server = KubeApiServer(port=0, record_responses=True, log_interval_seconds=LOG_INTERVAL_SECONDS).start()
+        server, kubeconfig = timed(world, f"kubernetes {scale.deployments} deployments", lambda: start_kube(directory, scale))
         world.stoppers.append(server.stop)
-        timed(world, f"kubernetes {scale.deployments} deployments",
-              lambda: seed_kubernetes(server, scale.deployments, 10, 3, namespaces=NAMESPACES))
-        server.tick()
         world.kube[scale.name] = server
-        world.kubeconfig[scale.name] = server.write_kubeconfig(directory / f"kubeconfig-{scale.name}")
+        world.kubeconfig[scale.name] = kubeconfig
         world.audit_url[scale.name] = f"sqlite:///{directory / f'audit-{scale.name}.db'}"
         timed(world, f"audit {scale.audit_records} records",
               lambda: seed_audit(world.audit_url[scale.name], scale.audit_records))
@@ -348,7 +410,6 @@ class Calls:
         self.world, self.scale = world, scale
         self.sql: list[tuple[str, Any]] = []
         self.prometheus: list[tuple[str, str, dict[str, Any]]] = []
-        self._kube_before = 0
         self._prometheus_before: Counter[str] = Counter()
         self.kube: list[tuple[str, str]] = []
         self.counts: Counter[str] = Counter()
@@ -356,15 +417,14 @@ class Calls:
     def start(self) -> None:
         self.sql.clear()
         self.prometheus.clear()
-        self._kube_before = len(self.world.kube[self.scale.name].recorded())
+        self.world.kube[self.scale.name].clear()
         if self.world.prometheus_url:
             self._prometheus_before = prometheus_requests(self.world.prometheus_url)
         if self.world.mlflow_url:
             _get_json(f"{self.world.mlflow_url}/__bench/reset")
 
     def stop(self) -> Counter[str]:
-        recorded = self.world.kube[self.scale.name].recorded()[self._kube_before:]
-        self.kube = [(r.method, r.path) for r in recorded]
+        self.kube = self.world.kube[self.scale.name].calls()
         counts: Counter[str] = Counter()
         for method, path in self.kube:
             counts[f"kube {kube_kind(method, path)}"] += 1
@@ -1024,9 +1084,6 @@ def main() -> None:
                 print(f"  render {result.render_seconds * 1000:.0f} ms, floor {result.floor_seconds * 1000:.0f} ms, "
                       f"{result.ratio:.2f}x; calls {counts_text(calls.counts)}; small {counts_text(small_calls.counts)}",
                       flush=True)
-                for server in world.kube.values():  # the recorded bodies are not needed any more
-                    with server._responses_lock:
-                        server.responses.clear()
             loads.append(load_average())
             peak, browser_note = None, ""
             if not args.skip_browser:

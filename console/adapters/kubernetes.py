@@ -158,6 +158,11 @@ class KubernetesCluster:
         with self._translated("get", "deployments", namespace, name):
             return self._json(self._apps.read_namespaced_deployment, name, namespace)
 
+    def list_namespaced_deployments(self, namespace: str) -> list[dict[str, Any]]:
+        self.require_namespace(namespace)
+        with self._translated("list", "deployments", namespace):
+            return self._json(self._apps.list_namespaced_deployment, namespace)["items"]
+
     def list_namespaced_replica_sets(self, namespace: str, *, label_selector: str) -> list[dict[str, Any]]:
         self.require_namespace(namespace)
         with self._translated("list", "replicasets", namespace):

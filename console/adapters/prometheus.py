@@ -1,4 +1,9 @@
-"""Prometheus (or OpenShift's Thanos Querier) over prometheus-api-client, returning plain typed results.
+"""Prometheus (or OpenShift's Thanos Querier) over its HTTP API, returning plain typed results.
+
+Queries are POSTed as ``application/x-www-form-urlencoded`` bodies, which both ``/api/v1/query`` and
+``/api/v1/query_range`` accept: a union of fifty SLOs' expressions is tens of kilobytes, more than routers and
+proxies in front of a Thanos Querier take in a URL. (prometheus-api-client keeps the query in the URL even with
+``method="POST"``, so the adapter makes the request itself on a ``requests`` session.)
 
 Every library and HTTP error leaves this module as a console error:
 
@@ -10,10 +15,8 @@ Every library and HTTP error leaves this module as a console error:
 
 from __future__ import annotations
 
-import ast
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -22,15 +25,13 @@ from typing import Any
 
 import requests
 import urllib3
-from prometheus_api_client import PrometheusApiClientException
-from prometheus_api_client.prometheus_connect import PrometheusConnect
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from console.errors import BackendUnavailable, Forbidden, InvalidInput, SettingsError
 
 BACKEND = "prometheus"
 _RETRY_ON_STATUS = (500, 502, 503, 504)
-_STATUS_IN_MESSAGE = re.compile(r"^HTTP Status Code (\d+) \((.*)\)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class PrometheusClient:
         self.url = url.rstrip("/")
         self.timeout_seconds = timeout_seconds
         self._bearer_token_file = Path(bearer_token_file) if bearer_token_file else None
-        session = requests.Session()
+        self._session = session = requests.Session()
         session.verify = str(ca_bundle) if (ca_bundle and verify_tls) else verify_tls
         retry = Retry(
             total=1,
@@ -79,15 +80,15 @@ class PrometheusClient:
             read=0,
             status=1,
             status_forcelist=_RETRY_ON_STATUS,
-            allowed_methods=None,
+            allowed_methods=None,  # queries are POSTs, and idempotent
             backoff_factor=0,
             raise_on_status=False,
             respect_retry_after_header=False,
         )
-        self._connect = PrometheusConnect(url=self.url, session=session, retry=retry, timeout=timeout_seconds)
+        session.mount(self.url, HTTPAdapter(max_retries=retry))
 
     def close(self) -> None:
-        self._connect.close()
+        self._session.close()
 
     def __enter__(self) -> PrometheusClient:
         return self
@@ -97,8 +98,8 @@ class PrometheusClient:
 
     def instant(self, query: str, *, at: datetime | None = None) -> list[Sample]:
         """Evaluate ``query`` at ``at`` (default: Prometheus's now)."""
-        params = {} if at is None else {"time": _timestamp(at)}
-        result = self._call(lambda: self._connect.custom_query(query=query, params=params), query)
+        form = {"query": query} if at is None else {"query": query, "time": _timestamp(at)}
+        result = self._post("/api/v1/query", form)
         if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
             # A scalar (e.g. "1 + 1") comes back as [timestamp, "value"] instead of a list of series.
             return [Sample(labels={}, value=_float(result[1]), timestamp=_datetime(result[0]))]
@@ -117,15 +118,8 @@ class PrometheusClient:
             raise InvalidInput("The step of a range query must be positive")
         if end < start:
             raise InvalidInput("The end of a range query must not be before its start")
-        result = self._call(
-            lambda: self._connect.custom_query_range(
-                query=query,
-                start_time=start,
-                end_time=end,
-                step=f"{step.total_seconds():g}",
-            ),
-            query,
-        )
+        form = {"query": query, "start": _timestamp(start), "end": _timestamp(end), "step": f"{step.total_seconds():g}"}
+        result = self._post("/api/v1/query_range", form)
         return [
             Series(
                 labels=dict(item.get("metric", {})),
@@ -134,15 +128,12 @@ class PrometheusClient:
             for item in result or ()
         ]
 
-    def _call(self, request: Any, query: str) -> Any:
-        self._connect.headers = self._headers()
+    def _post(self, path: str, form: dict[str, str]) -> Any:
+        """The ``data.result`` of one API call, or a console error."""
         try:
-            return request()
-        except requests.exceptions.JSONDecodeError as err:
-            # A 200 that is not the Prometheus API (a login page of a proxy, an HTML error page).
-            raise BackendUnavailable(
-                f"{self.url} did not answer like a Prometheus API", backend=BACKEND, problems=[_short(err)]
-            ) from err
+            response = self._session.post(
+                self.url + path, data=form, headers=self._headers(), timeout=self.timeout_seconds
+            )
         except requests.exceptions.RequestException as err:
             if _is_timeout(err):
                 raise BackendUnavailable(
@@ -150,9 +141,12 @@ class PrometheusClient:
                     backend=BACKEND,
                 ) from err
             raise self._unreachable(err) from err
-        except PrometheusApiClientException as err:
-            raise self._translate(err, query) from err
+        if response.status_code != 200:
+            raise self._refused(response, form["query"])
+        try:
+            return response.json()["data"]["result"]
         except (ValueError, KeyError, TypeError) as err:
+            # A 200 that is not the Prometheus API (a login page of a proxy, an HTML error page).
             raise BackendUnavailable(
                 f"{self.url} did not answer like a Prometheus API", backend=BACKEND, problems=[_short(err)]
             ) from err
@@ -168,9 +162,9 @@ class PrometheusClient:
             f"Prometheus at {self.url} cannot be reached", backend=BACKEND, problems=[_short(err)]
         )
 
-    def _headers(self) -> dict[str, str] | None:
+    def _headers(self) -> dict[str, str]:
         if self._bearer_token_file is None:
-            return None
+            return {}
         try:
             token = self._bearer_token_file.read_text(encoding="utf-8").strip()
         except OSError as err:
@@ -182,22 +176,19 @@ class PrometheusClient:
             raise SettingsError(f"The Prometheus bearer token file {self._bearer_token_file} is empty")
         return {"Authorization": f"Bearer {token}"}
 
-    def _translate(self, err: PrometheusApiClientException, query: str) -> Exception:
-        status, body = _status_and_body(str(err))
+    def _refused(self, response: requests.Response, query: str) -> Exception:
+        status, body = response.status_code, response.text.strip()
         detail = _prometheus_error(body)
         if status in (400, 422):
-            return InvalidInput(
-                "Prometheus rejected the query", problems=[detail or body or str(err), f"query: {query}"]
-            )
+            return InvalidInput("Prometheus rejected the query", problems=[detail or body or f"HTTP {status}", f"query: {query}"])
         if status in (401, 403):
             return Forbidden(
                 f"Prometheus at {self.url} refused the console's credentials (HTTP {status})",
                 problems=[detail] if detail else (),
             )
-        message = (
-            f"Prometheus at {self.url} failed (HTTP {status})" if status else f"Prometheus at {self.url} failed"
+        return BackendUnavailable(
+            f"Prometheus at {self.url} failed (HTTP {status})", backend=BACKEND, problems=[detail or _short(body)]
         )
-        return BackendUnavailable(message, backend=BACKEND, problems=[detail or _short(err)])
 
 
 def _is_timeout(err: BaseException) -> bool:
@@ -216,20 +207,6 @@ def _is_timeout(err: BaseException) -> bool:
         reason = getattr(current, "reason", None)
         current = reason if reason is not None else (current.args[0] if current.args else None)
     return False
-
-
-def _status_and_body(message: str) -> tuple[int | None, str]:
-    # prometheus-api-client only keeps "HTTP Status Code <n> (<repr of the body bytes>)".
-    match = _STATUS_IN_MESSAGE.match(message)
-    if not match:
-        return None, message
-    raw = match.group(2)
-    try:
-        body = ast.literal_eval(raw)
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    except (ValueError, SyntaxError):
-        text = raw
-    return int(match.group(1)), text.strip()
 
 
 def _prometheus_error(body: str) -> str:

@@ -22,7 +22,6 @@ never the timestamp or the pod prefix. Filtering is applied after the tail, as `
 
 from __future__ import annotations
 
-import heapq
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -112,18 +111,23 @@ def parse_timestamp(text: str) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-def parse_log(body: str, *, pod: str, container: str) -> list[LogLine]:
-    """Lines of a log read with ``timestamps=true``; a line without a timestamp keeps ``timestamp=None``."""
+def parse_log(body: str, *, pod: str, container: str, levels: bool = True) -> list[LogLine]:
+    """Lines of a log read with ``timestamps=true``; a line without a timestamp keeps ``timestamp=None``.
+
+    ``levels=False`` leaves every line's level None: reading levels (a JSON parse of every JSON line) is most of
+    the cost of parsing, and only a level filter needs them.
+    """
     lines: list[LogLine] = []
+    append = lines.append
     previous_level: str | None = None
     for raw in body.splitlines():
-        stamp, space, text = raw.partition(" ")
+        stamp, _, text = raw.partition(" ")
         timestamp = parse_timestamp(stamp) if stamp else None
         if timestamp is None:
             text = raw
-        level = level_of(text) or previous_level
-        previous_level = level
-        lines.append(LogLine(timestamp, pod, container, text, level))
+        if levels:
+            previous_level = level_of(text) or previous_level
+        append(LogLine(timestamp, pod, container, text, previous_level))
     return lines
 
 
@@ -133,23 +137,22 @@ def merge_by_time(streams: Iterable[Sequence[LogLine]]) -> list[LogLine]:
     Stable: lines with the same timestamp keep the order of the streams given, and within a stream their own
     order. A line without a timestamp stays right after the line before it in its stream.
     """
-    keyed = []
-    for index, stream in enumerate(streams):
-        keyed.append(_with_sort_keys(stream, index))
-    return [line for _, _, _, line in heapq.merge(*keyed)]
+    # The streams one after the other, stably sorted by each line's time (a line without one takes the time of
+    # the line before it): equal times keep stream order, then position. Sorted runs make this a linear merge.
+    lines: list[LogLine] = []
+    keys: list[datetime] = []
+    for stream in streams:
+        last = _EPOCH
+        for line in stream:
+            if line.timestamp is not None:
+                last = line.timestamp
+            keys.append(last)
+        lines.extend(stream)
+    order = sorted(range(len(lines)), key=keys.__getitem__)
+    return [lines[position] for position in order]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _with_sort_keys(stream: Sequence[LogLine], index: int) -> list[tuple[datetime, int, int, LogLine]]:
-    last = _EPOCH
-    result = []
-    for position, line in enumerate(stream):
-        if line.timestamp is not None:
-            last = line.timestamp
-        result.append((last, index, position, line))
-    return result
 
 
 def validate_regex(pattern: str, *, ignore_case: bool = True) -> re.Pattern[str]:
@@ -232,7 +235,9 @@ def since_seconds_of(choice: str) -> int | None:
 
 def rfc3339(moment: datetime) -> str:
     """UTC, to the microsecond, with a ``Z``: how the console writes a log line's timestamp."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def render_line(line: LogLine, *, timestamps: bool = True, pod_prefix: bool = False) -> str:

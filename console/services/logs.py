@@ -56,9 +56,7 @@ class LogResult:
 def deployment_names(cluster: KubernetesCluster, actor: Actor, namespace: str) -> list[str]:
     """The deployments of one allowed namespace, by name: one list call, for the logs page's picker."""
     require(actor, Permission.READ)
-    cluster.require_namespace(namespace)
-    return sorted(item["metadata"]["name"] for item in cluster.list_deployments()
-                  if item["metadata"].get("namespace") == namespace)
+    return sorted(item["metadata"]["name"] for item in cluster.list_namespaced_deployments(namespace))
 
 
 def read_logs(
@@ -104,7 +102,7 @@ def read_logs(
     def read_one(target: _Target) -> _PodLines:
         name, container_name = target
         return _read_pod(cluster, namespace, name, container_name, tail=tail, since_seconds=since_seconds,
-                         since_time=since_time, previous=previous)
+                         since_time=since_time, previous=previous, levels=log_filter.min_level is not None)
 
     outcomes: list[_PodLines | ConsoleError] = []
     if len(targets) == 1:
@@ -147,9 +145,11 @@ def _attempt(read_one: Callable[[_Target], _PodLines], target: _Target) -> _PodL
 
 def _read_pod(
     cluster: KubernetesCluster, namespace: str, pod: str, container: str | None, *, tail: int,
-    since_seconds: int | None, since_time: datetime | None, previous: bool,
+    since_seconds: int | None, since_time: datetime | None, previous: bool, levels: bool,
 ) -> tuple[list[LogLine], str]:
-    """One container's lines (oldest first) and a note when the read was cut at the byte limit."""
+    """One container's lines (oldest first) and a note when the read was cut at the byte limit.
+
+    ``levels``: read each line's level (only a level filter needs them; see ``parse_log``)."""
     try:
         body = cluster.read_pod_log(
             namespace, pod, container=container, tail_lines=tail,
@@ -174,7 +174,7 @@ def _read_pod(
             body = body[: body.rfind("\n") + 1]  # the last line is incomplete
         note = (f"cut at {_size_text(MAX_LOG_BYTES_PER_POD)}: only the oldest part of the requested lines was "
                 "read; ask for fewer lines or a shorter time range to see the newest ones.")
-    lines = parse_log(body, pod=pod, container=container or "")
+    lines = parse_log(body, pod=pod, container=container or "", levels=levels)
     if since_time is not None:
         # sinceTime has second precision on some servers: drop what the previous read already had.
         lines = [line for line in lines if line.timestamp is None or line.timestamp > since_time]

@@ -46,8 +46,6 @@ from console.domain.slo_rules import DEFAULT_INTERVAL, DEFAULT_RESOURCE_NAME, RU
 from console.domain.slo_spec import SloCatalog, SpecProblem, parse_slo_files
 from console.errors import InvalidInput
 
-# Long GET URLs are cut by proxies in front of Thanos (OpenShift's router among them); batches stay below.
-MAX_QUERY_CHARS = 6_000
 _WINDOW_BY_METRIC = {error_ratio_metric(window): window for window in ALERT_WINDOWS}
 
 
@@ -167,20 +165,14 @@ def slo_overview(
 def _query_per_slo(
     prometheus: PrometheusReader, named_queries: Sequence[tuple[str, str]], *, at: datetime
 ) -> dict[str, float | None]:
-    """Run one query per SLO as few queries as possible: each labelled with its SLO, joined with ``or``."""
-    values: dict[str, float | None] = {}
-    batch: list[str] = []
-    size = 0
-    for name, query in named_queries:
-        part = labelled_with_slo(query, name)
-        if batch and size + len(part) > MAX_QUERY_CHARS:
-            values.update(_read_per_slo(prometheus.instant(union_query(batch), at=at)))
-            batch, size = [], 0
-        batch.append(part)
-        size += len(part) + 4
-    if batch:
-        values.update(_read_per_slo(prometheus.instant(union_query(batch), at=at)))
-    return values
+    """One query per SLO in a single request: each labelled with its SLO, joined with ``or``.
+
+    The adapter sends the query in a POST body, so its length is not bounded by a URL's.
+    """
+    if not named_queries:
+        return {}
+    union = union_query([labelled_with_slo(query, name) for name, query in named_queries])
+    return _read_per_slo(prometheus.instant(union, at=at))
 
 
 def _read_per_slo(samples: Iterable[Sample]) -> dict[str, float | None]:
@@ -288,7 +280,6 @@ def _require_aware(moment: datetime) -> None:
 
 
 __all__ = [
-    "MAX_QUERY_CHARS",
     "PrometheusReader",
     "SloHistory",
     "load_slo_directory",

@@ -97,6 +97,13 @@ def test_a_stack_trace_takes_the_level_of_the_record_before_it() -> None:
     assert [line.level for line in lines] == ["INFO", "ERROR", "ERROR", "ERROR", "INFO"]
 
 
+def test_levels_are_read_only_when_asked_for() -> None:
+    text = body((0, json.dumps({"level": "error", "msg": "boom"})), (1, "Traceback (most recent call last):"))
+    without = parse_log(text, pod="p", container="c", levels=False)
+    assert [line.level for line in without] == [None, None]
+    assert [line.text for line in without] == [line.text for line in parse_log(text, pod="p", container="c")]
+
+
 def test_level_filter_keeps_that_level_and_above_and_drops_unknown_levels() -> None:
     lines = parse_log(
         body((0, json.dumps({"level": "debug", "msg": "a"})), (1, json.dumps({"level": "info", "msg": "b"})),

@@ -54,6 +54,25 @@ def test_all_pods_merged_by_time_with_pod_prefix(cluster: KubernetesCluster, vie
         assert text == f"[{line.pod}] {line.text}"
 
 
+def test_the_picker_lists_one_namespace_with_one_namespaced_request(kube: KubeApiServer, cluster: KubernetesCluster,
+                                                                     viewer: Actor) -> None:
+    before = len(kube.requests)
+    names = log_service.deployment_names(cluster, viewer, "ml-serving")
+    assert names == sorted(d["metadata"]["name"] for d in kube.list("deployments", "ml-serving"))
+    assert list(kube.requests)[before:] == [("GET", "/apis/apps/v1/namespaces/ml-serving/deployments")]
+    with pytest.raises(Forbidden):
+        log_service.deployment_names(cluster, viewer, "kube-system")
+    assert len(kube.requests) == before + 1
+
+
+def test_a_level_filter_reads_levels_and_no_level_filter_does_not_need_them(cluster: KubernetesCluster,
+                                                                              viewer: Actor) -> None:
+    plain = _read(cluster, viewer, tail_lines=300)
+    assert {line.level for line in plain.lines} == {None}
+    errors = _read(cluster, viewer, tail_lines=300, log_filter=LogFilter.build(min_level="ERROR"))
+    assert errors.read_count == 300 and {line.level for line in errors.lines} <= {"ERROR", "CRITICAL"}
+
+
 def test_since_limits_the_time_range(cluster: KubernetesCluster, viewer: Actor) -> None:
     result = _read(cluster, viewer, since_seconds=300, tail_lines=10_000)
     oldest = datetime.now(timezone.utc).timestamp() - 300 - 5

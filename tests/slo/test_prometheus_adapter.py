@@ -30,9 +30,12 @@ class ScriptedPrometheus:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 url = urlparse(self.path)
-                owner.requests.append((url.path, parse_qs(url.query), dict(self.headers)))
+                length = int(self.headers.get("Content-Length") or 0)
+                form = self.rfile.read(length).decode() if length else ""
+                assert self.headers.get("Content-Type") == "application/x-www-form-urlencoded"
+                owner.requests.append((url.path, parse_qs(url.query) | parse_qs(form), dict(self.headers)))
                 if owner.delay_seconds:
                     time.sleep(owner.delay_seconds)
                 reply = owner.replies[min(len(owner.requests), len(owner.replies)) - 1]
@@ -113,7 +116,8 @@ def test_range_returns_series(server: ScriptedPrometheus) -> None:
     assert [value for _, value in series.points] == [0.5, 0.25]
     _, params, _ = server.requests[0]
     assert params["step"] == ["60"]
-    assert params["start"] == [str(round(start.timestamp()))]
+    assert params["start"] == [f"{start.timestamp():.3f}"]
+    assert params["end"] == [f"{start.timestamp() + 3600:.3f}"]
 
 
 def test_bad_promql_is_invalid_input_with_prometheus_message(server: ScriptedPrometheus) -> None:
@@ -190,11 +194,21 @@ def test_ca_bundle_is_used_for_verification(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.crt"
     bundle.write_text("")
     client = PrometheusClient("https://thanos-querier.openshift-monitoring.svc:9091", ca_bundle=bundle)
-    assert client._connect._session.verify == str(bundle)
+    assert client._session.verify == str(bundle)
     insecure = PrometheusClient("https://localhost:9091", verify_tls=False)
-    assert insecure._connect._session.verify is False
+    assert insecure._session.verify is False
 
 
 def test_naive_times_are_refused(server: ScriptedPrometheus) -> None:
     with pytest.raises(InvalidInput):
         PrometheusClient(server.url).instant("up", at=datetime(2024, 5, 1))
+
+
+def test_a_long_query_travels_in_the_body_not_the_url(server: ScriptedPrometheus) -> None:
+    server.replies = [(200, vector(({}, "1")))]
+    query = " or ".join(f'label_replace(vector({i}), "slo", "slo-{i:04d}", "", "")' for i in range(1_000))
+    assert len(query) > 50_000
+    PrometheusClient(server.url).instant(query)
+    path, params, headers = server.requests[0]
+    assert path == "/api/v1/query" and params["query"] == [query]
+    assert int(headers["Content-Length"]) > len(query)

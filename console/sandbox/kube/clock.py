@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import threading
 import time
 from datetime import datetime, timezone
@@ -38,18 +40,30 @@ def rfc3339(epoch: float) -> str:
 
 
 def rfc3339_micro(epoch: float) -> str:
-    """``metav1.MicroTime`` text."""
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``metav1.MicroTime`` text (microseconds rounded half to even, as ``datetime.fromtimestamp``)."""
+    return _fraction_text(epoch, 1_000_000, 6)
 
 
 def rfc3339_nano(epoch: float) -> str:
     """The timestamp the kubelet prefixes to log lines with ``timestamps=true``."""
-    whole = int(epoch)
-    nanos = int(round((epoch - whole) * 1e9))
-    if nanos >= 1_000_000_000:
-        whole, nanos = whole + 1, nanos - 1_000_000_000
-    base = datetime.fromtimestamp(whole, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{base}.{nanos:09d}Z"
+    return _fraction_text(epoch, 1_000_000_000, 9)
+
+
+def _fraction_text(epoch: float, per_second: int, digits: int) -> str:
+    # Log lines are written by the ten thousand: the date is formatted once per day, the rest with integers.
+    whole = math.floor(epoch)
+    fraction = round((epoch - whole) * per_second)
+    if fraction >= per_second:
+        whole, fraction = whole + 1, fraction - per_second
+    day, second = divmod(whole, 86_400)
+    hours, second = divmod(second, 3_600)
+    minutes, second = divmod(second, 60)
+    return f"{_date_text(day)}T{hours:02d}:{minutes:02d}:{second:02d}.{fraction:0{digits}d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _date_text(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, tz=timezone.utc).strftime("%Y-%m-%d")
 
 
 def parse_rfc3339(text: str) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +46,9 @@ class LogSource:
     def running(self) -> bool:
         return self.instance.finished is None
 
-    def lines_between(self, start: float, end: float) -> list[tuple[float, str]]:
-        """Lines with start < time <= end (and within the instance's life)."""
-        return _lines(self, start, end)
+    def lines_between(self, start: float, end: float, *, last: int | None = None) -> list[tuple[float, str]]:
+        """Lines with start < time <= end (and within the instance's life); only the ``last`` ones if given."""
+        return _lines(self, start, end, last)
 
 
 def resolve(pod: dict[str, Any], request: LogRequest, started_at: float, now: float, timing: Timing) -> LogSource | None:
@@ -97,9 +98,10 @@ def render(source: LogSource | None, request: LogRequest, now: float) -> tuple[b
             start = max(start, parse_rfc3339(request.since_time) - 1e-6)  # float epochs carry ~0.2 us of error
         except ValueError as err:
             raise errors.bad_request(f"parsing time \"{request.since_time}\" as \"2006-01-02T15:04:05Z07:00\": cannot parse") from err
-    lines = source.lines_between(start, now)
     if request.tail_lines is not None:
-        lines = lines[-request.tail_lines:] if request.tail_lines > 0 else []
+        lines = source.lines_between(start, now, last=request.tail_lines) if request.tail_lines > 0 else []
+    else:
+        lines = source.lines_between(start, now)
     text = format_lines(lines, request.timestamps)
     if request.limit_bytes is not None:
         text = text[: request.limit_bytes]
@@ -123,10 +125,6 @@ def _model_info(pod: dict[str, Any], container: dict[str, Any]) -> tuple[str, st
                 return parts[0], parts[1]
     annotations = pod["metadata"].get("annotations") or {}
     return container["name"], str(annotations.get("mlops.console/model-version", "1"))
-
-
-def _digest(*parts: Any) -> bytes:
-    return hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
 
 
 def _startup(source: LogSource) -> list[tuple[float, str]]:
@@ -175,40 +173,46 @@ def _crash(source: LogSource, end: float) -> list[tuple[float, str]]:
     return lines
 
 
-def _request_line(source: LogSource, k: int, ts: float) -> str:
+def _request_lines(source: LogSource) -> Callable[[int, float], str]:
+    """The writer of request line ``k`` (at ``ts``) of this container instance; what is fixed is worked out once."""
     model, version = _model_info(source.pod, source.container)
-    d = _digest(source.pod["metadata"]["uid"], source.container["name"], source.instance.index, k)
-    client = f"10.128.{d[0] % 4}.{2 + d[1] % 250}:{32768 + int.from_bytes(d[2:4], 'big') % 28000}"
-    roll = d[4]
-    if roll < 26:
-        return f'INFO:     10.128.0.1:{40000 + d[5] * 10} - "GET /v2/health/ready HTTP/1.1" 200 OK'
-    status = 200
-    latency = 4.0 + (int.from_bytes(d[5:7], "big") % 4000) / 100.0
-    if roll > 250:
-        status = 500
-        latency += 180.0
-    elif roll > 244:
-        status = 422
-    elif roll > 236:
-        latency += 240.0 + d[7]
+    prefix = f"{source.pod['metadata']['uid']}/{source.container['name']}/{source.instance.index}/"
     path = f"/v2/models/{model}/infer"
-    if status == 500:
-        return json.dumps({"time": rfc3339_micro(ts), "level": "error", "logger": "model_server.access",
-                           "msg": "prediction failed", "method": "POST", "path": path, "status": 500,
-                           "latency_ms": round(latency, 1), "model": model, "model_version": version,
-                           "error": "RuntimeError: worker timed out"})
-    level = "warning" if latency > 250 else "info"
-    if d[8] % 2 == 0:
-        return json.dumps({"time": rfc3339_micro(ts), "level": level, "logger": "model_server.access",
-                           "msg": "request", "method": "POST", "path": path, "status": status,
-                           "latency_ms": round(latency, 1), "model": model, "model_version": version,
-                           "client": client})
-    phrase = {200: "OK", 422: "Unprocessable Entity"}[status]
-    prefix = "WARNING: " if level == "warning" else "INFO:    "
-    return f'{prefix} {client} - "POST {path} HTTP/1.1" {status} {phrase} latency_ms={latency:.1f}'
+
+    def line(k: int, ts: float) -> str:
+        d = hashlib.sha256(f"{prefix}{k}".encode()).digest()  # sha256 of uid/container/instance/k
+        client = f"10.128.{d[0] % 4}.{2 + d[1] % 250}:{32768 + int.from_bytes(d[2:4], 'big') % 28000}"
+        roll = d[4]
+        if roll < 26:
+            return f'INFO:     10.128.0.1:{40000 + d[5] * 10} - "GET /v2/health/ready HTTP/1.1" 200 OK'
+        status = 200
+        latency = 4.0 + (int.from_bytes(d[5:7], "big") % 4000) / 100.0
+        if roll > 250:
+            status = 500
+            latency += 180.0
+        elif roll > 244:
+            status = 422
+        elif roll > 236:
+            latency += 240.0 + d[7]
+        if status == 500:
+            return json.dumps({"time": rfc3339_micro(ts), "level": "error", "logger": "model_server.access",
+                               "msg": "prediction failed", "method": "POST", "path": path, "status": 500,
+                               "latency_ms": round(latency, 1), "model": model, "model_version": version,
+                               "error": "RuntimeError: worker timed out"})
+        level = "warning" if latency > 250 else "info"
+        if d[8] % 2 == 0:
+            return json.dumps({"time": rfc3339_micro(ts), "level": level, "logger": "model_server.access",
+                               "msg": "request", "method": "POST", "path": path, "status": status,
+                               "latency_ms": round(latency, 1), "model": model, "model_version": version,
+                               "client": client})
+        phrase = {200: "OK", 422: "Unprocessable Entity"}[status]
+        prefix_word = "WARNING: " if level == "warning" else "INFO:    "
+        return f'{prefix_word} {client} - "POST {path} HTTP/1.1" {status} {phrase} latency_ms={latency:.1f}'
+
+    return line
 
 
-def _lines(source: LogSource, start: float, end: float) -> list[tuple[float, str]]:
+def _lines(source: LogSource, start: float, end: float, last: int | None = None) -> list[tuple[float, str]]:
     instance = source.instance
     if instance.finished is not None:
         end = min(end, instance.finished)
@@ -217,15 +221,22 @@ def _lines(source: LogSource, start: float, end: float) -> list[tuple[float, str
     fixed = _crash(source, instance.finished or instance.started + source.timing.crash_after_seconds) if broken else _startup(source)
     out = [(ts, text) for ts, text in fixed if start < ts <= end]
     if broken:
-        return out
+        return out[-last:] if last else out
     interval = max(source.timing.log_interval_seconds, 0.05)
     base = instance.started + 1.0
     first_k = max(0, int((start - base) // interval) - 1)
     last_k = int((end - base) // interval) + 1
+    if last is not None:
+        # Request line k falls in [base + k * interval, base + (k + 0.9) * interval), after every start-up line:
+        # the last lines wanted come from the last ``last`` values of k that are not past ``end`` (at most two).
+        first_k = max(first_k, last_k - last - 2)
+    request_line = _request_lines(source)
+    timing_prefix = f"{source.pod['metadata']['uid']}/{source.container['name']}/{instance.index}/t/"
+    sha256 = hashlib.sha256
     for k in range(first_k, last_k + 1):
-        d = _digest(source.pod["metadata"]["uid"], source.container["name"], instance.index, "t", k)
+        d = sha256(f"{timing_prefix}{k}".encode()).digest()  # sha256 of uid/container/instance/t/k
         ts = base + (k + (d[0] / 256.0) * 0.9) * interval
         if start < ts <= end:
-            out.append((ts, _request_line(source, k, ts)))
+            out.append((ts, request_line(k, ts)))
     out.sort(key=lambda item: item[0])
-    return out
+    return out[-last:] if last else out
