@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -471,26 +471,40 @@ def group_by_deployment(
     deployments: Iterable[Mapping[str, Any]], replica_sets: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]]
 ) -> list[tuple[DeploymentInfo, list[Revision], list[PodInfo]]]:
     """Join three lists (one call each) into each deployment's revisions (newest first) and pods."""
+    result = []
+    for deployment, owned, deployment_pods in _joined(deployments, replica_sets, pods):
+        revisions = [
+            revision_from(rs, is_current=templates_match(rs.get("spec", {}).get("template", {}), deployment.template))
+            for rs in owned
+        ]
+        revisions.sort(key=lambda revision: revision.number, reverse=True)
+        result.append((deployment, revisions, deployment_pods))
+    return result
+
+
+def deployments_with_pods(
+    deployments: Iterable[Mapping[str, Any]], replica_sets: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]]
+) -> list[tuple[DeploymentInfo, list[PodInfo]]]:
+    """Each deployment (its health assessed) with its pods, for an overview: the revisions are not built."""
+    return [(deployment, deployment_pods) for deployment, _, deployment_pods in _joined(deployments, replica_sets, pods)]
+
+
+def _joined(
+    deployments: Iterable[Mapping[str, Any]], replica_sets: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]]
+) -> Iterator[tuple[DeploymentInfo, list[Mapping[str, Any]], list[PodInfo]]]:
+    """Each deployment with health, the ReplicaSets it controls and their pods (as kubectl finds them: by owner)."""
     sets_by_owner: dict[str, list[Mapping[str, Any]]] = {}
     for replica_set in replica_sets:
         sets_by_owner.setdefault(_controller_uid(replica_set), []).append(replica_set)
     pods_by_owner: dict[str, list[Mapping[str, Any]]] = {}
     for pod in pods:
         pods_by_owner.setdefault(_controller_uid(pod), []).append(pod)
-    result = []
     for obj in deployments:
         deployment = deployment_from(obj)
         owned = sets_by_owner.get(deployment.uid, [])
-        revisions = [
-            revision_from(rs, is_current=templates_match(rs.get("spec", {}).get("template", {}), deployment.template))
-            for rs in owned
-        ]
-        revisions.sort(key=lambda revision: revision.number, reverse=True)
         deployment_pods = [pod_from(pod) for rs in owned for pod in pods_by_owner.get(rs["metadata"].get("uid", ""), [])]
         health, reason = assess_health(deployment, deployment_pods)
-        deployment = replace(deployment, health=health, health_reason=reason)
-        result.append((deployment, revisions, deployment_pods))
-    return result
+        yield replace(deployment, health=health, health_reason=reason), owned, deployment_pods
 
 
 def event_from(obj: Mapping[str, Any]) -> EventInfo:

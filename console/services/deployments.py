@@ -24,6 +24,7 @@ from console.domain.workloads import (
     deployment_from,
     describe_template_change,
     event_from,
+    deployments_with_pods,
     group_by_deployment,
     pause_patch,
     restart_patch,
@@ -40,8 +41,9 @@ from console.services.clock import Clock, utc_now
 
 @dataclass(frozen=True)
 class DeploymentRow:
+    """One line of the overview: the deployment, its health assessed from its pods (revisions: see the detail)."""
+
     deployment: DeploymentInfo
-    revisions: tuple[Revision, ...]
     pods: tuple[PodInfo, ...]
 
 
@@ -61,10 +63,10 @@ class ActionResult:
 
 
 def list_deployments(cluster: KubernetesCluster, actor: Actor) -> list[DeploymentRow]:
-    """Every deployment of the allowed namespaces with revisions and pods: three list calls in all."""
+    """Every deployment of the allowed namespaces with its pods: three list calls in all."""
     require(actor, Permission.READ)
-    joined = group_by_deployment(cluster.list_deployments(), cluster.list_replica_sets(), cluster.list_pods())
-    rows = [DeploymentRow(d, tuple(revisions), tuple(pods)) for d, revisions, pods in joined]
+    joined = deployments_with_pods(cluster.list_deployments(), cluster.list_replica_sets(), cluster.list_pods())
+    rows = [DeploymentRow(deployment, tuple(pods)) for deployment, pods in joined]
     rows.sort(key=lambda row: (row.deployment.namespace, row.deployment.name))
     return rows
 

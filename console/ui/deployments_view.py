@@ -31,10 +31,14 @@ def age(created_at: datetime | None, now: datetime) -> str:
     return f"{seconds}s"
 
 
-@st.cache_data(ttl=10, max_entries=4, show_spinner=False)
-def cached_rows(namespaces: tuple[str, ...], _actor: Actor) -> list[service.DeploymentRow]:
-    """All deployments (three list calls), shared by every viewer for a few seconds; keyed by the allow-list."""
-    return service.list_deployments(kubernetes_cluster(), _actor)
+@st.cache_resource(ttl=10, max_entries=4, show_spinner=False)
+def cached_rows(namespaces: tuple[str, ...], _actor: Actor) -> tuple[service.DeploymentRow, ...]:
+    """All deployments (three list calls), shared by every viewer for a few seconds; keyed by the allow-list.
+
+    A resource cache, not a data cache: the rows are frozen and nobody changes them, so every session can be
+    handed the same objects instead of an unpickled copy of 200 deployments with their pods on each run.
+    """
+    return tuple(service.list_deployments(kubernetes_cluster(), _actor))
 
 
 def overview_frame(rows: list[service.DeploymentRow], now: datetime) -> pd.DataFrame:

@@ -32,14 +32,19 @@ def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyp
         time.sleep(0.1)
 
 
-def test_overview_makes_three_list_calls_and_reads_the_conventions(cluster: KubernetesCluster) -> None:
+def test_overview_makes_three_list_calls_and_reads_the_conventions(cluster: KubernetesCluster,
+                                                                    kube: KubeApiServer) -> None:
     rows = service.list_deployments(cluster, VIEWER)
     assert cluster.calls == {"list deployments": 1, "list replicasets": 1, "list pods": 1}
     by_key = {row.deployment.key: row for row in rows}
     assert set(by_key) == {"ml-serving/iris-classifier", "ml-serving/wine-quality", "ml-staging/diabetes-regressor"}
     iris = by_key["ml-serving/iris-classifier"].deployment
     assert (iris.model, iris.alias, iris.model_version) == ("iris-classifier", "champion", "4")
-    revisions = by_key["ml-serving/iris-classifier"].revisions
+    assert {pod.owner for pod in by_key["ml-serving/iris-classifier"].pods} == {
+        rs["metadata"]["name"] for rs in kube.list("replicasets", "ml-serving")
+        if rs["metadata"]["ownerReferences"][0]["uid"] == iris.uid and rs["status"].get("replicas")
+    }
+    revisions = service.deployment_detail(cluster, VIEWER, "ml-serving", "iris-classifier").revisions
     assert [r.number for r in revisions] == sorted((r.number for r in revisions), reverse=True)
     assert [r.is_current for r in revisions].count(True) == 1 and revisions[0].is_current
 
