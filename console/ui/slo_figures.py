@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -29,76 +30,84 @@ class Marker:
     logs_link: str = ""
 
 
-def _line(points: Points, name: str, *, scale: float = 1.0, dash: str | None = None) -> go.Scatter:
-    return go.Scatter(
-        x=[moment for moment, _ in points],
-        y=[value * scale for _, value in points],
-        mode="lines",
-        name=name,
-        line={"dash": dash} if dash else None,
-    )
+def _line(points: Points, name: str, *, scale: float = 1.0, dash: str | None = None) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "type": "scatter",
+        "x": [moment for moment, _ in points],
+        "y": [value * scale for _, value in points],
+        "mode": "lines",
+        "name": name,
+    }
+    if dash:
+        line["line"] = {"dash": dash}
+    return line
 
 
-def _add_markers(figure: go.Figure, markers: Sequence[Marker]) -> None:
-    """A dotted vertical line per marker, and one hoverable point per marker at the top of the chart."""
+def _threshold(y: float, colour: str, *, dash: str | None = None, label: str = "") -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A horizontal line across the chart at ``y`` with its label at the right end (as ``add_hline`` draws it)."""
+    shape = {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
+             "line": {"color": colour, **({"dash": dash} if dash else {})}}
+    labels = [{"text": label, "xref": "x domain", "x": 1, "yref": "y", "y": y, "showarrow": False,
+               "xanchor": "right", "yanchor": "bottom"}] if label else []
+    return shape, labels
+
+
+def _figure(title: str, y_title: str, lines: list[dict[str, Any]],
+            thresholds: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]], markers: Sequence[Marker]) -> go.Figure:
+    """One figure built in one go: Plotly validates it once (adding shapes one by one re-validates each time)."""
+    shapes = [shape for shape, _ in thresholds]
+    annotations = [label for _, labels in thresholds for label in labels]
+    data = list(lines)
+    layout: dict[str, Any] = {
+        "title": {"text": title},
+        "yaxis": {"title": {"text": y_title}},
+        "height": 320,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": -0.2},
+    }
+    # A dotted vertical line per marker, and one hoverable point per marker at the top of the chart.
     for kind in ("revision", "action"):
         chosen = [marker for marker in markers if marker.kind == kind]
         if not chosen:
             continue
-        for marker in chosen:
-            figure.add_vline(x=marker.at, line_width=1, line_dash="dot", line_color=_MARKER_COLOURS[kind])
-        figure.add_trace(
-            go.Scatter(
-                x=[marker.at for marker in chosen],
-                y=[1.0] * len(chosen),
-                yaxis="y2",
-                mode="markers",
-                marker={"symbol": "triangle-down" if kind == "revision" else "diamond", "size": 11,
-                        "color": _MARKER_COLOURS[kind]},
-                name="revisions" if kind == "revision" else "console actions",
-                text=[f"{marker.title}<br>{marker.detail}" for marker in chosen],
-                hovertemplate="%{x|%Y-%m-%d %H:%M:%S} UTC<br>%{text}<extra></extra>",
-            )
-        )
-    figure.update_layout(yaxis2={"overlaying": "y", "range": [0, 1.05], "visible": False, "fixedrange": True})
-
-
-def _layout(figure: go.Figure, title: str, y_title: str) -> go.Figure:
-    figure.update_layout(
-        title=title,
-        yaxis_title=y_title,
-        height=320,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        hovermode="x unified",
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return figure
+        colour = _MARKER_COLOURS[kind]
+        shapes += [{"type": "line", "xref": "x", "x0": marker.at, "x1": marker.at, "yref": "y domain", "y0": 0,
+                    "y1": 1, "line": {"width": 1, "dash": "dot", "color": colour}} for marker in chosen]
+        data.append({
+            "type": "scatter",
+            "x": [marker.at for marker in chosen],
+            "y": [1.0] * len(chosen),
+            "yaxis": "y2",
+            "mode": "markers",
+            "marker": {"symbol": "triangle-down" if kind == "revision" else "diamond", "size": 11, "color": colour},
+            "name": "revisions" if kind == "revision" else "console actions",
+            "text": [f"{marker.title}<br>{marker.detail}" for marker in chosen],
+            "hovertemplate": "%{x|%Y-%m-%d %H:%M:%S} UTC<br>%{text}<extra></extra>",
+        })
+        layout["yaxis2"] = {"overlaying": "y", "range": [0, 1.05], "visible": False, "fixedrange": True}
+    layout["shapes"] = shapes
+    layout["annotations"] = annotations
+    return go.Figure(data=data, layout=layout)
 
 
 def sli_figure(sli: Points, *, target: float, markers: Sequence[Marker] = ()) -> go.Figure:
     """The good fraction over 5 minutes against the objective, in percent."""
-    figure = go.Figure([_line(sli, "SLI (5m)", scale=100)])
-    figure.add_hline(y=target * 100, line_dash="dash", line_color="#d62728",
-                     annotation_text=f"objective {target * 100:g}%")
-    _add_markers(figure, markers)
-    return _layout(figure, "SLI", "good events, %")
+    objective = _threshold(target * 100, "#d62728", dash="dash", label=f"objective {target * 100:g}%")
+    return _figure("SLI", "good events, %", [_line(sli, "SLI (5m)", scale=100)], [objective], markers)
 
 
 def burn_rate_figure(burn_1h: Points, burn_6h: Points, *, markers: Sequence[Marker] = ()) -> go.Figure:
     """Burn rates over 1h and 6h with the page thresholds of those windows (14.4x and 6x)."""
-    figure = go.Figure([_line(burn_1h, "burn rate 1h"), _line(burn_6h, "burn rate 6h", dash="dot")])
-    for alert in MULTIWINDOW_ALERTS:
-        if alert.severity is AlertState.PAGE:
-            figure.add_hline(y=alert.factor, line_dash="dash", line_color="#d62728",
-                             annotation_text=f"page {alert.factor:g}x")
-    figure.add_hline(y=1, line_dash="dot", line_color="#7f7f7f", annotation_text="1x")
-    _add_markers(figure, markers)
-    return _layout(figure, "Burn rate", "times the allowed rate")
+    thresholds = [_threshold(alert.factor, "#d62728", dash="dash", label=f"page {alert.factor:g}x")
+                  for alert in MULTIWINDOW_ALERTS if alert.severity is AlertState.PAGE]
+    thresholds.append(_threshold(1, "#7f7f7f", dash="dot", label="1x"))
+    lines = [_line(burn_1h, "burn rate 1h"), _line(burn_6h, "burn rate 6h", dash="dot")]
+    return _figure("Burn rate", "times the allowed rate", lines, thresholds, markers)
 
 
 def burn_down_figure(remaining: Points, *, markers: Sequence[Marker] = ()) -> go.Figure:
     """Error budget remaining over the SLO window as it moved, in percent (below 0: overspent)."""
-    figure = go.Figure([_line(remaining, "error budget remaining", scale=100)])
-    figure.add_hline(y=0, line_color="#d62728")
-    _add_markers(figure, markers)
-    return _layout(figure, "Error budget burn-down", "budget remaining, %")
+    zero = _threshold(0, "#d62728")
+    return _figure("Error budget burn-down", "budget remaining, %",
+                   [_line(remaining, "error budget remaining", scale=100)], [zero], markers)
