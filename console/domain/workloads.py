@@ -390,27 +390,31 @@ def _controller_uid(obj: Mapping[str, Any]) -> str:
 def pod_from(obj: Mapping[str, Any]) -> PodInfo:
     metadata, spec, status = obj["metadata"], obj.get("spec", {}), obj.get("status", {})
     statuses = status.get("containerStatuses") or []
-    waiting = ""
+    # One pass over the container statuses: the overview reads every pod of every deployment on each render.
+    waiting, ready_containers, restarts, has_previous = "", 0, 0, False
     for container_status in statuses:
-        reason = (container_status.get("state", {}).get("waiting") or {}).get("reason", "")
-        if reason:
-            waiting = reason
-            break
+        if not waiting:
+            waiting = (container_status.get("state", {}).get("waiting") or {}).get("reason", "")
+        if container_status.get("ready"):
+            ready_containers += 1
+        restarts += int(container_status.get("restartCount", 0))
+        has_previous = has_previous or bool(container_status.get("lastState", {}).get("terminated"))
     owner = next((ref.get("name", "") for ref in metadata.get("ownerReferences") or [] if ref.get("controller")), "")
+    containers = spec.get("containers") or []
     return PodInfo(
         namespace=metadata.get("namespace", ""),
         name=metadata["name"],
         phase=status.get("phase", "Unknown"),
-        ready=bool(statuses) and all(s.get("ready") for s in statuses),
-        ready_containers=sum(1 for s in statuses if s.get("ready")),
-        total_containers=len(spec.get("containers") or []),
-        restarts=sum(int(s.get("restartCount", 0)) for s in statuses),
+        ready=bool(statuses) and ready_containers == len(statuses),
+        ready_containers=ready_containers,
+        total_containers=len(containers),
+        restarts=restarts,
         created_at=parse_time(metadata.get("creationTimestamp")),
         node=spec.get("nodeName", ""),
         owner=owner,
-        containers=tuple(c.get("name", "") for c in spec.get("containers") or []),
+        containers=tuple(c.get("name", "") for c in containers),
         waiting_reason=waiting,
-        has_previous=any(s.get("lastState", {}).get("terminated") for s in statuses),
+        has_previous=has_previous,
     )
 
 
