@@ -237,7 +237,7 @@ def rfc3339(moment: datetime) -> str:
     """UTC, to the microsecond, with a ``Z``: how the console writes a log line's timestamp."""
     if moment.tzinfo is not timezone.utc:
         moment = moment.astimezone(timezone.utc)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
 
 
 def render_line(line: LogLine, *, timestamps: bool = True, pod_prefix: bool = False) -> str:
