@@ -48,8 +48,13 @@ def test_get_reads_what_the_server_stores(demo_server, kubectl) -> None:
     iris = next(line for line in table if line.startswith("iris-classifier")).split()
     assert iris[1:4] == ["3/3", "3", "3"] and iris[6] == "quay.io/mlops-demo/iris-classifier:v4"
 
-    pods = kubectl("get", "pods", "-l", "app=wine-quality", "--no-headers").stdout
-    assert "CrashLoopBackOff" in pods and "Running" in pods
+    # The broken pod runs a few seconds before each crash and waits in back-off in between: wait for the back-off.
+    def in_back_off() -> str | None:
+        out = kubectl("get", "pods", "-l", "app=wine-quality", "--no-headers").stdout
+        return out if "CrashLoopBackOff" in out else None
+
+    pods = wait_for(in_back_off, timeout=30, what="the broken pod in CrashLoopBackOff")
+    assert "Running" in pods
     by_field = json.loads(kubectl("get", "pods", "--field-selector", "status.phase=Running", "-o", "json").stdout)
     assert by_field["items"] and all(p["status"]["phase"] == "Running" for p in by_field["items"])
     missing = kubectl("get", "deployment", "nope", check=False)

@@ -1,0 +1,60 @@
+"""The SLO charts as Plotly figures: lines, thresholds with their labels, and markers at changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from console.domain.slo import MULTIWINDOW_ALERTS, AlertState
+from console.ui.slo_figures import Marker, burn_down_figure, burn_rate_figure, sli_figure
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+POINTS = [(START + timedelta(minutes=5 * i), 0.995) for i in range(12)]
+MARKERS = (
+    Marker(START + timedelta(minutes=10), "revision", "revision 5 · v4", "image v4"),
+    Marker(START + timedelta(minutes=20), "action", "oscar: rollback", "bad model"),
+    Marker(START + timedelta(minutes=30), "revision", "revision 6 · v3"),
+)
+
+
+def _horizontal(figure) -> dict[float, str]:  # type: ignore[no-untyped-def]
+    """y of each line across the chart -> its label ('' when it has none)."""
+    labels = {annotation.y: annotation.text for annotation in figure.layout.annotations}
+    return {shape.y0: labels.get(shape.y0, "") for shape in figure.layout.shapes
+            if shape.xref == "x domain" and shape.y0 == shape.y1}
+
+
+def _vertical(figure) -> list[datetime]:  # type: ignore[no-untyped-def]
+    return [shape.x0 for shape in figure.layout.shapes if shape.yref == "y domain"]
+
+
+def test_the_sli_is_in_percent_against_the_objective() -> None:
+    figure = sli_figure(POINTS, target=0.99, markers=MARKERS)
+    line = figure.data[0]
+    assert line.name == "SLI (5m)" and list(line.y) == [99.5] * 12 and list(line.x) == [t for t, _ in POINTS]
+    assert _horizontal(figure) == {99.0: "objective 99%"}
+    assert figure.layout.title.text == "SLI" and figure.layout.height == 320
+
+
+def test_burn_rates_show_the_page_thresholds_and_one() -> None:
+    figure = burn_rate_figure(POINTS, POINTS[:6])
+    assert [trace.name for trace in figure.data] == ["burn rate 1h", "burn rate 6h"]
+    assert figure.data[1].line.dash == "dot"
+    pages = {alert.factor: f"page {alert.factor:g}x" for alert in MULTIWINDOW_ALERTS
+             if alert.severity is AlertState.PAGE}
+    assert _horizontal(figure) == {**pages, 1: "1x"}
+
+
+def test_markers_are_dotted_lines_and_hoverable_points_by_kind() -> None:
+    figure = burn_down_figure(POINTS, markers=MARKERS)
+    assert _horizontal(figure) == {0: ""}
+    assert sorted(_vertical(figure)) == sorted(marker.at for marker in MARKERS)
+    by_name = {trace.name: trace for trace in figure.data}
+    assert list(by_name["revisions"].x) == [MARKERS[0].at, MARKERS[2].at]
+    assert list(by_name["console actions"].text) == ["oscar: rollback<br>bad model"]
+    assert by_name["revisions"].yaxis == "y2" and figure.layout.yaxis2.overlaying == "y"
+
+
+def test_no_markers_no_marker_axis() -> None:
+    figure = burn_down_figure(POINTS)
+    assert len(figure.data) == 1 and _vertical(figure) == []
+    assert "yaxis2" not in figure.to_dict()["layout"]
