@@ -689,7 +689,7 @@ def measure_page(world: World, case: PageCase, scale: Scale, runs: int) -> tuple
     return times, warm, last
 
 
-def profile_page(world: World, case: PageCase, runs: int) -> None:
+def profile_page(world: World, case: PageCase, runs: int, *, warm: bool = False) -> None:
     import cProfile
     import pstats
 
@@ -709,12 +709,13 @@ def profile_page(world: World, case: PageCase, runs: int) -> None:
 
     script_runner.ScriptRunner._run_script = profiled  # type: ignore[method-assign]
     for run in range(runs):
-        for cached in case.caches():
-            cached.clear()
-        app.session_state["logs_refresh"] = run + 1
+        if not warm:
+            for cached in case.caches():
+                cached.clear()
+            app.session_state["logs_refresh"] = run + 1
         app.run()
     script_runner.ScriptRunner._run_script = original  # type: ignore[method-assign]
-    print(f"\n=== {case.title}: {runs} renders, by cumulative time")
+    print(f"\n=== {case.title}: {runs} renders{' with warm caches' if warm else ''}, by cumulative time")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     print(f"=== {case.title}: by own time")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
@@ -1075,6 +1076,8 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "docs" / "PERFORMANCE.md"))
     parser.add_argument("--profile", action="store_true",
                         help="profile the selected pages' renders (cProfile) instead of measuring; writes nothing")
+    parser.add_argument("--warm", action="store_true",
+                        help="with --profile: keep the page's caches between renders (its fixed cost)")
     args = parser.parse_args()
     command = "make bench" if os.environ.get("MAKELEVEL") else "python bench/bench_pages.py " + " ".join(sys.argv[1:])
     loads = [load_average()]
@@ -1090,7 +1093,7 @@ def main() -> None:
         if args.profile:
             try:
                 for case in selected:
-                    profile_page(world, case, args.runs)
+                    profile_page(world, case, args.runs, warm=args.warm)
             finally:
                 world.stop()
             return

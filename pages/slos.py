@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from console.services.slo import sla_report, slo_history
+from console.services.slo import sla_report, slo_charts
 from console.ui import slo_figures as figures
 from console.ui import slo_view as view
 from console.ui.backends import prometheus_client
@@ -52,7 +52,8 @@ with shown_errors():
             st.subheader(objective.display_name or objective.name)
             st.caption(f"service {objective.service} · objective {objective.target * 100:g}% over "
                        f"{objective.window.label} · {objective.description}")
-            history = slo_history(prometheus_client(), objective, start=start, end=end, step=step)
+            charts = slo_charts(prometheus_client(), objective, start=start, end=end, step=step)
+            history = charts.history
             found = view.change_markers(context, actor, objective, start=start, end=end)
             if found.problems:
                 st.info("Markers unavailable: " + "; ".join(found.problems), icon=":material/link_off:")
@@ -60,8 +61,8 @@ with shown_errors():
                             key="slo_sli_chart")
             st.plotly_chart(figures.burn_rate_figure(history.burn_rate_1h, history.burn_rate_6h,
                                                      markers=found.markers), key="slo_burn_chart")
-            remaining = view.burn_down(objective, start=start, end=end, step=step)
-            st.plotly_chart(figures.burn_down_figure(remaining, markers=found.markers), key="slo_burn_down_chart")
+            st.plotly_chart(figures.burn_down_figure(charts.budget_remaining, markers=found.markers),
+                            key="slo_burn_down_chart")
             st.markdown("**Changes in this range**")
             st.dataframe(view.markers_frame(found.markers), hide_index=True, width="stretch",
                          column_config=view.MARKER_COLUMNS, key="slo_markers")

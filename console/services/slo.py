@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -28,6 +29,7 @@ from console.domain.slo import (
     SLO_LABEL,
     WINDOW_LABEL,
     Objective,
+    RollingWindow,
     SlaMonth,
     SloStatus,
     clean_ratio,
@@ -235,6 +237,55 @@ def slo_history(
         burn_rate_6h=points(timedelta(hours=6), lambda ratio: ratio / budget),
         from_recording_rules=from_rules,
     )
+
+
+Points = tuple[tuple[datetime, float], ...]
+
+
+def budget_burn_down(
+    prometheus: PrometheusReader, objective: Objective, *, start: datetime, end: datetime, step: timedelta
+) -> Points:
+    """Error budget remaining over the SLO window as of each step from ``start`` to ``end``, from the raw counters.
+
+    A calendar-month SLO restarts its budget on the 1st; its burn-down is its month so far, one point per step
+    of at least 1/48 of the range (each point is its own query over the month so far).
+    """
+    _require_aware(start)
+    _require_aware(end)
+    if isinstance(objective.window, RollingWindow):
+        series = prometheus.range(objective.error_budget_remaining_query(now=end), start=start, end=end, step=step)
+        return tuple(point for item in series for point in item.points if not math.isnan(point[1]))
+    points = []
+    coarse = max(step, (end - start) / 48)
+    moment = start
+    while moment <= end:
+        if (samples := prometheus.instant(objective.error_budget_remaining_query(now=moment), at=moment)):
+            if not math.isnan(samples[0].value):
+                points.append((moment, samples[0].value))
+        moment += coarse
+    return tuple(points)
+
+
+@dataclass(frozen=True)
+class SloCharts:
+    history: SloHistory
+    budget_remaining: Points
+
+
+# Shared by every session: the two reads of an SLO's charts run side by side.
+_CHART_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slo-charts")
+
+
+def slo_charts(
+    prometheus: PrometheusReader, objective: Objective, *, start: datetime, end: datetime, step: timedelta
+) -> SloCharts:
+    """What an SLO's charts show: its history and its budget burn-down, queried at once.
+
+    Prometheus evaluates the two range queries in parallel, so the page waits for the longer one, not the sum.
+    """
+    history = _CHART_READS.submit(slo_history, prometheus, objective, start=start, end=end, step=step)
+    remaining = budget_burn_down(prometheus, objective, start=start, end=end, step=step)
+    return SloCharts(history.result(), remaining)
 
 
 # --- SLA ---------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import streamlit as st
 
 from console.domain.access import Actor
 from console.domain.audit import AuditFilter
-from console.domain.slo import Objective, RollingWindow, SlaMonth, SloStatus
+from console.domain.slo import Objective, SlaMonth, SloStatus
 from console.domain.slo_spec import SloCatalog
 from console.errors import BackendUnavailable
 from console.services import slo as service
@@ -127,27 +127,6 @@ def overview(objectives: tuple[Objective, ...], now: datetime) -> list[SloStatus
 
 def history_step(length: timedelta) -> timedelta:
     return max(timedelta(seconds=30), length / _POINTS)
-
-
-def burn_down(objective: Objective, *, start: datetime, end: datetime, step: timedelta) -> list[tuple[datetime, float]]:
-    """Error budget remaining over the rolling window as of each step, from the raw counters.
-
-    A calendar-month SLO restarts its budget on the 1st; its burn-down is its month so far, one point per step.
-    """
-    prometheus = prometheus_client()
-    if isinstance(objective.window, RollingWindow):
-        query = objective.error_budget_remaining_query(now=end)
-        series = prometheus.range(query, start=start, end=end, step=step)
-        return [point for item in series for point in item.points if not math.isnan(point[1])]
-    points = []
-    coarse = max(step, (end - start) / 48)  # each point is its own query over the month so far
-    moment = start
-    while moment <= end:
-        if (samples := prometheus.instant(objective.error_budget_remaining_query(now=moment), at=moment)):
-            if not math.isnan(samples[0].value):
-                points.append((moment, samples[0].value))
-        moment += coarse
-    return points
 
 
 def _rfc3339(moment: datetime) -> str:

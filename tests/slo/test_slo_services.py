@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -20,7 +21,7 @@ from console.domain.slo import (
     promql_duration,
 )
 from console.errors import InvalidInput
-from console.services.slo import sla_report, slo_history, slo_overview
+from console.services.slo import budget_burn_down, sla_report, slo_charts, slo_history, slo_overview
 
 NOW = datetime(2024, 5, 20, 12, 0, tzinfo=timezone.utc)
 
@@ -179,3 +180,56 @@ def test_history_from_rules_or_raw(recorded: bool) -> None:
     assert len(reader.queries) == (1 if recorded else 4)
     assert [value for _, value in history.sli] == [pytest.approx(0.99), pytest.approx(0.98)]
     assert [value for _, value in history.burn_rate_1h] == [pytest.approx(1.0), pytest.approx(2.0)]
+
+
+class MeetingReader(HistoryReader):
+    """Answers a range query only once the other one has arrived too: two queries sent one after the other
+    never meet, and the barrier's timeout fails the test."""
+
+    def __init__(self) -> None:
+        super().__init__(recorded=True)
+        self.both_in_flight = threading.Barrier(2, timeout=10)
+
+    def range(self, query: str, *, start: datetime, end: datetime, step: timedelta) -> list[Series]:
+        self.both_in_flight.wait()
+        return super().range(query, start=start, end=end, step=step)
+
+
+def test_an_slos_charts_send_their_two_queries_at_once() -> None:
+    reader, slo = MeetingReader(), objective(0)
+    start, end = NOW - timedelta(hours=1), NOW
+    charts = slo_charts(reader, slo, start=start, end=end, step=timedelta(minutes=30))
+    recorded = ('{__name__=~"slo:sli_error:ratio_rate5m|slo:sli_error:ratio_rate1h|slo:sli_error:ratio_rate6h",'
+                'slo="model-00-availability"}')
+    assert sorted(reader.queries) == sorted([recorded, slo.error_budget_remaining_query(now=end)])
+    assert charts.history.from_recording_rules
+    assert charts.budget_remaining == ((start, 0.01), (end, 0.02))  # the NaN point left out
+
+
+class BudgetReader:
+    def __init__(self) -> None:
+        self.queries: list[tuple[str, datetime | None]] = []
+
+    def instant(self, query: str, *, at: datetime | None = None) -> list[Sample]:
+        self.queries.append((query, at))
+        return [Sample({}, float("nan") if len(self.queries) == 2 else 0.5, at or NOW)]
+
+    def range(self, query: str, *, start: datetime, end: datetime, step: timedelta) -> list[Series]:
+        raise AssertionError("a calendar month's budget is read point by point")
+
+
+def test_a_calendar_slos_burn_down_is_its_month_so_far_in_at_most_49_points() -> None:
+    reader = BudgetReader()
+    slo = objective(0, calendar=True)
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    points = budget_burn_down(reader, slo, start=start, end=NOW, step=timedelta(minutes=5))
+    assert 1 < len(reader.queries) <= 49
+    moments = [at for _, at in reader.queries]
+    assert moments[0] == start and moments[-1] <= NOW
+    assert [moment for moment, _ in points] == moments[:1] + moments[2:]  # the NaN point left out
+    assert all(query == slo.error_budget_remaining_query(now=at) for query, at in reader.queries)
+
+
+def test_burn_down_refuses_a_naive_range() -> None:
+    with pytest.raises(InvalidInput):
+        budget_burn_down(ScriptedReader({}), objective(0), start=datetime(2024, 5, 1), end=NOW, step=timedelta(hours=1))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+
+import plotly.graph_objects as go
+import plotly.io
+import pytest
 
 from console.domain.slo import MULTIWINDOW_ALERTS, AlertState
 from console.ui.slo_figures import Marker, burn_down_figure, burn_rate_figure, sli_figure
@@ -23,14 +28,18 @@ def _horizontal(figure) -> dict[float, str]:  # type: ignore[no-untyped-def]
             if shape.xref == "x domain" and shape.y0 == shape.y1}
 
 
-def _vertical(figure) -> list[datetime]:  # type: ignore[no-untyped-def]
+def _vertical(figure) -> list[str]:  # type: ignore[no-untyped-def]
     return [shape.x0 for shape in figure.layout.shapes if shape.yref == "y domain"]
+
+
+def _iso(moments) -> list[str]:  # type: ignore[no-untyped-def]
+    return [moment.isoformat() for moment in moments]
 
 
 def test_the_sli_is_in_percent_against_the_objective() -> None:
     figure = sli_figure(POINTS, target=0.99, markers=MARKERS)
     line = figure.data[0]
-    assert line.name == "SLI (5m)" and list(line.y) == [99.5] * 12 and list(line.x) == [t for t, _ in POINTS]
+    assert line.name == "SLI (5m)" and list(line.y) == [99.5] * 12 and list(line.x) == _iso(t for t, _ in POINTS)
     assert _horizontal(figure) == {99.0: "objective 99%"}
     assert figure.layout.title.text == "SLI" and figure.layout.height == 320
 
@@ -47,9 +56,9 @@ def test_burn_rates_show_the_page_thresholds_and_one() -> None:
 def test_markers_are_dotted_lines_and_hoverable_points_by_kind() -> None:
     figure = burn_down_figure(POINTS, markers=MARKERS)
     assert _horizontal(figure) == {0: ""}
-    assert sorted(_vertical(figure)) == sorted(marker.at for marker in MARKERS)
+    assert sorted(_vertical(figure)) == sorted(_iso(marker.at for marker in MARKERS))
     by_name = {trace.name: trace for trace in figure.data}
-    assert list(by_name["revisions"].x) == [MARKERS[0].at, MARKERS[2].at]
+    assert list(by_name["revisions"].x) == _iso([MARKERS[0].at, MARKERS[2].at])
     assert list(by_name["console actions"].text) == ["oscar: rollback<br>bad model"]
     assert by_name["revisions"].yaxis == "y2" and figure.layout.yaxis2.overlaying == "y"
 
@@ -58,3 +67,17 @@ def test_no_markers_no_marker_axis() -> None:
     figure = burn_down_figure(POINTS)
     assert len(figure.data) == 1 and _vertical(figure) == []
     assert "yaxis2" not in figure.to_dict()["layout"]
+
+
+@pytest.mark.parametrize("build", [
+    lambda: sli_figure(POINTS, target=0.99, markers=MARKERS),
+    lambda: burn_rate_figure(POINTS, POINTS[:6], markers=MARKERS),
+    lambda: burn_down_figure(POINTS, markers=MARKERS),
+    lambda: burn_down_figure(POINTS),
+], ids=["sli", "burn rate", "burn-down", "no markers"])
+def test_figures_pass_plotlys_validation_unchanged(build) -> None:  # type: ignore[no-untyped-def]
+    """The figures are built without validation; with it, Plotly accepts them and the browser gets the same."""
+    figure = build()
+    validated = go.Figure(figure.to_dict())  # raises on any property Plotly does not know
+    assert json.loads(plotly.io.to_json(validated)) == json.loads(plotly.io.to_json(figure))
+    assert json.loads(plotly.io.to_json(figure))["data"][0]["x"][0] == POINTS[0][0].isoformat()
