@@ -1,7 +1,7 @@
 """The Kubernetes / OpenShift API, through the official client, limited to the namespace allow-list.
 
 Objects come back as plain dicts in the API's JSON shape (read without the client's model deserialisation, which
-costs more than the request on large lists). Every request has a timeout and no client-side retry, so a page
+costs more than the request on large lists); a list that is needed for its metadata only is read for that only. Every request has a timeout and no client-side retry, so a page
 answers within the timeout. ``ApiException`` and connection errors are translated in ``_translated`` only.
 """
 
@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
 import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -23,6 +24,27 @@ from console.errors import BackendUnavailable, Conflict, Forbidden, InvalidInput
 
 T = TypeVar("T")
 JSON_PATCH = "application/json-patch+json"
+
+
+class _MetadataOnly(msgspec.Struct):
+    metadata: dict[str, Any] = {}
+
+
+class _MetadataList(msgspec.Struct):
+    items: list[_MetadataOnly] = []
+
+
+# Reads a list's items' metadata and skips the rest of each object without building it (a ReplicaSet list is
+# mostly pod templates: 3 MB for 2,000 ReplicaSets, 22 ms through json.loads, 4 ms this way).
+_METADATA_LIST = msgspec.json.Decoder(_MetadataList)
+
+
+def _metadata_list(data: bytes) -> dict[str, Any]:
+    try:
+        decoded = _METADATA_LIST.decode(data)
+    except msgspec.DecodeError as err:
+        raise ValueError(f"not a Kubernetes list: {err}") from err
+    return {"items": [{"metadata": item.metadata} for item in decoded.items]}
 
 
 class KubernetesCluster:
@@ -104,20 +126,26 @@ class KubernetesCluster:
                 f"The Kubernetes API at {self.address} failed to {verb} {resource}: {err.status} {message}",
                 backend="Kubernetes",
             ) from err
+        except ValueError as err:  # a 200 that is not the API's JSON: a proxy's login page, a truncated body
+            raise BackendUnavailable(
+                f"The Kubernetes API at {self.address} answered {verb} {resource}{where} with something that is "
+                f"not Kubernetes JSON ({str(err)[:120]}).", backend="Kubernetes"
+            ) from err
         except (urllib3.exceptions.HTTPError, OSError) as err:
             reason = "did not answer in time" if _is_timeout(err) else "is not reachable"
             raise BackendUnavailable(
                 f"The Kubernetes API at {self.address} {reason} ({verb} {resource}{where}).", backend="Kubernetes"
             ) from err
 
-    def _json(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _json(self, call: Callable[..., Any], *args: Any, decode: Callable[[bytes], Any] = json.loads,
+              **kwargs: Any) -> Any:
         response = call(*args, _preload_content=False, _request_timeout=self.timeout_seconds, **kwargs)
-        return json.loads(response.data)
+        return decode(response.data)
 
     # --- lists across the allowed namespaces -------------------------------------------------------------
 
     def _list(self, resource: str, cluster_wide: Callable[..., Any], namespaced: Callable[..., Any],
-              **selectors: Any) -> list[dict[str, Any]]:
+              decode: Callable[[bytes], Any] = json.loads, **selectors: Any) -> list[dict[str, Any]]:
         """One cluster-wide list filtered to the allow-list when the account may; else one list per namespace.
 
         An account bound only by namespaced Roles (the least-privilege setup) gets 403 on the cluster-wide list;
@@ -126,7 +154,7 @@ class KubernetesCluster:
         if self._cluster_wide_lists is not False:
             try:
                 with self._translated("list", resource, None):
-                    items = self._json(cluster_wide, **selectors)["items"]
+                    items = self._json(cluster_wide, decode=decode, **selectors)["items"]
                 self._cluster_wide_lists = True
                 allowed = set(self.namespaces)
                 return [item for item in items if item["metadata"].get("namespace") in allowed]
@@ -137,16 +165,20 @@ class KubernetesCluster:
         items = []
         for namespace in self.namespaces:
             with self._translated("list", resource, namespace):
-                items.extend(self._json(namespaced, namespace, **selectors)["items"])
+                items.extend(self._json(namespaced, namespace, decode=decode, **selectors)["items"])
         return items
 
     def list_deployments(self) -> list[dict[str, Any]]:
         return self._list("deployments", self._apps.list_deployment_for_all_namespaces,
                           self._apps.list_namespaced_deployment)
 
-    def list_replica_sets(self) -> list[dict[str, Any]]:
+    def list_replica_set_metadata(self) -> list[dict[str, Any]]:
+        """Every ReplicaSet as ``{"metadata": ...}``: enough to find a Deployment's pods through their owners.
+
+        The answer is read for its metadata only; the templates, most of its bytes, are skipped unbuilt.
+        """
         return self._list("replicasets", self._apps.list_replica_set_for_all_namespaces,
-                          self._apps.list_namespaced_replica_set)
+                          self._apps.list_namespaced_replica_set, decode=_metadata_list)
 
     def list_pods(self) -> list[dict[str, Any]]:
         return self._list("pods", self._core.list_pod_for_all_namespaces, self._core.list_namespaced_pod)

@@ -476,7 +476,9 @@ def group_by_deployment(
 ) -> list[tuple[DeploymentInfo, list[Revision], list[PodInfo]]]:
     """Join three lists (one call each) into each deployment's revisions (newest first) and pods."""
     result = []
-    for deployment, owned, deployment_pods in _joined(deployments, replica_sets, pods):
+    read = [deployment_from(obj) for obj in deployments]
+    joined = _joined(read, controlled_by(replica_sets), pods_by_controller(pods))
+    for deployment, owned, deployment_pods in joined:
         revisions = [
             revision_from(rs, is_current=templates_match(rs.get("spec", {}).get("template", {}), deployment.template))
             for rs in owned
@@ -486,27 +488,46 @@ def group_by_deployment(
     return result
 
 
+def controlled_by(objects: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Objects by the uid of their controller (the owner reference with ``controller: true``), as kubectl finds
+    a Deployment's ReplicaSets."""
+    by_owner: dict[str, list[Mapping[str, Any]]] = {}
+    for obj in objects:
+        by_owner.setdefault(_controller_uid(obj), []).append(obj)
+    return by_owner
+
+
+def pods_by_controller(pods: Iterable[Mapping[str, Any]]) -> dict[str, list[PodInfo]]:
+    """Pods read, by the uid of the ReplicaSet that controls them."""
+    by_owner: dict[str, list[PodInfo]] = {}
+    for pod in pods:
+        by_owner.setdefault(_controller_uid(pod), []).append(pod_from(pod))
+    return by_owner
+
+
 def deployments_with_pods(
-    deployments: Iterable[Mapping[str, Any]], replica_sets: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]]
+    deployments: Iterable[DeploymentInfo],
+    replica_sets_by_owner: Mapping[str, list[Mapping[str, Any]]],
+    pods_by_owner: Mapping[str, list[PodInfo]],
 ) -> list[tuple[DeploymentInfo, list[PodInfo]]]:
-    """Each deployment (its health assessed) with its pods, for an overview: the revisions are not built."""
-    return [(deployment, deployment_pods) for deployment, _, deployment_pods in _joined(deployments, replica_sets, pods)]
+    """Each deployment (its health assessed) with its pods, for an overview: the revisions are not built.
+
+    Takes the three lists already read (``deployment_from``, ``controlled_by``, ``pods_by_controller``), so that
+    each can be read as soon as it arrives, while the others are still on their way.
+    """
+    return [(deployment, deployment_pods)
+            for deployment, _, deployment_pods in _joined(deployments, replica_sets_by_owner, pods_by_owner)]
 
 
 def _joined(
-    deployments: Iterable[Mapping[str, Any]], replica_sets: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]]
+    deployments: Iterable[DeploymentInfo],
+    replica_sets_by_owner: Mapping[str, list[Mapping[str, Any]]],
+    pods_by_owner: Mapping[str, list[PodInfo]],
 ) -> Iterator[tuple[DeploymentInfo, list[Mapping[str, Any]], list[PodInfo]]]:
     """Each deployment with health, the ReplicaSets it controls and their pods (as kubectl finds them: by owner)."""
-    sets_by_owner: dict[str, list[Mapping[str, Any]]] = {}
-    for replica_set in replica_sets:
-        sets_by_owner.setdefault(_controller_uid(replica_set), []).append(replica_set)
-    pods_by_owner: dict[str, list[Mapping[str, Any]]] = {}
-    for pod in pods:
-        pods_by_owner.setdefault(_controller_uid(pod), []).append(pod)
-    for obj in deployments:
-        deployment = deployment_from(obj)
-        owned = sets_by_owner.get(deployment.uid, [])
-        deployment_pods = [pod_from(pod) for rs in owned for pod in pods_by_owner.get(rs["metadata"].get("uid", ""), [])]
+    for deployment in deployments:
+        owned = replica_sets_by_owner.get(deployment.uid, [])
+        deployment_pods = [pod for rs in owned for pod in pods_by_owner.get(rs["metadata"].get("uid", ""), [])]
         health, reason = assess_health(deployment, deployment_pods)
         yield replace(deployment, health=health, health_reason=reason), owned, deployment_pods
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from console.adapters.audit_store import AuditStore
 from console.adapters.kubernetes import KubernetesCluster
@@ -47,6 +52,54 @@ def test_overview_makes_three_list_calls_and_reads_the_conventions(cluster: Kube
     revisions = service.deployment_detail(cluster, VIEWER, "ml-serving", "iris-classifier").revisions
     assert [r.number for r in revisions] == sorted((r.number for r in revisions), reverse=True)
     assert [r.is_current for r in revisions].count(True) == 1 and revisions[0].is_current
+
+
+def test_the_overview_reads_each_replica_sets_metadata_and_skips_the_rest(cluster: KubernetesCluster,
+                                                                        kube: KubeApiServer) -> None:
+    read = cluster.list_replica_set_metadata()
+    stored = [rs for namespace in NAMESPACES for rs in kube.list("replicasets", namespace)]
+    assert len(stored) > 3
+    assert sorted(read, key=lambda rs: rs["metadata"]["uid"]) == sorted(
+        ({"metadata": rs["metadata"]} for rs in stored), key=lambda rs: rs["metadata"]["uid"])
+
+
+class _SignInPage(BaseHTTPRequestHandler):
+    """What a misconfigured route or an authenticating proxy answers: 200 and a page of HTML."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        body = b"<html><body>Please sign in</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+def test_an_answer_that_is_not_kubernetes_json_is_a_clear_error(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SignInPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"http://127.0.0.1:{server.server_address[1]}"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "proxy",
+        "clusters": [{"name": "proxy", "cluster": {"server": address}}],
+        "users": [{"name": "someone", "user": {"token": "t"}}],
+        "contexts": [{"name": "proxy", "context": {"cluster": "proxy", "user": "someone"}}],
+    }))
+    try:
+        cluster = KubernetesCluster(namespaces=NAMESPACES, kubeconfig=kubeconfig, timeout_seconds=5)
+        expected = (f"The Kubernetes API at {address} answered list replicasets across namespaces with something "
+                    "that is not Kubernetes JSON")
+        with pytest.raises(BackendUnavailable, match=re.escape(expected)):
+            cluster.list_replica_set_metadata()
+        with pytest.raises(BackendUnavailable, match="answered list deployments across namespaces with something"):
+            service.list_deployments(cluster, VIEWER)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_crash_looping_deployment_is_degraded(cluster: KubernetesCluster) -> None:

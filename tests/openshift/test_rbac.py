@@ -207,7 +207,7 @@ def test_the_role_is_enough_for_the_adapter(tmp_path: Path) -> None:
         try:
             deployments = cluster.list_deployments()
             assert deployments and {d["metadata"]["namespace"] for d in deployments} <= set(namespaces)
-            assert cluster.list_replica_sets() and cluster.list_pods()
+            assert cluster.list_replica_set_metadata() and cluster.list_pods()
             assert cluster.calls["list deployments"] == 1 + len(namespaces)  # one 403, then one per namespace
             first = deployments[0]
             namespace, name = first["metadata"]["namespace"], first["metadata"]["name"]
