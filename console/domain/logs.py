@@ -26,6 +26,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime, timezone
 
 from console.errors import InvalidInput
@@ -59,9 +60,12 @@ _LEADING_LEVEL = re.compile(r"\[?(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR
 _LOGFMT_LEVEL = re.compile(r"(?:^|\s)(?:level|lvl|severity)=\"?([A-Za-z]+)")
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One line of one container's log."""
+class LogLine(NamedTuple):
+    """One line of one container's log.
+
+    A named tuple rather than a frozen dataclass: a page reads up to 30,000 lines a run, and a frozen dataclass
+    costs 0.5 us to build (one ``object.__setattr__`` per field) against 0.1 us for a tuple.
+    """
 
     timestamp: datetime | None
     pod: str
@@ -106,6 +110,8 @@ def parse_timestamp(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    if moment.tzinfo is timezone.utc:  # a "Z" timestamp, as the kubelet writes them
+        return moment
     if moment.tzinfo is None:
         return None
     return moment.astimezone(timezone.utc)
@@ -119,6 +125,7 @@ def parse_log(body: str, *, pod: str, container: str, levels: bool = True) -> li
     """
     lines: list[LogLine] = []
     append = lines.append
+    new = tuple.__new__  # LogLine(...) without the keyword handling of its __new__
     previous_level: str | None = None
     for raw in body.splitlines():
         stamp, _, text = raw.partition(" ")
@@ -127,7 +134,7 @@ def parse_log(body: str, *, pod: str, container: str, levels: bool = True) -> li
             text = raw
         if levels:
             previous_level = level_of(text) or previous_level
-        append(LogLine(timestamp, pod, container, text, previous_level))
+        append(new(LogLine, (timestamp, pod, container, text, previous_level)))
     return lines
 
 
@@ -240,21 +247,23 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
 
 
-def render_line(line: LogLine, *, timestamps: bool = True, pod_prefix: bool = False) -> str:
-    parts = []
-    if pod_prefix:
-        parts.append(f"[{line.pod}]")
-    if timestamps and line.timestamp is not None:
-        parts.append(rfc3339(line.timestamp))
-    parts.append(line.text)
-    return " ".join(parts)
-
-
 def render_lines(lines: Iterable[LogLine], *, timestamps: bool = True, pod_prefix: bool = False) -> str:
-    """The lines as one text (each ending with a newline), as shown and downloaded."""
+    """The lines as one text (each ending with a newline), as shown and downloaded: ``[pod] timestamp text``
+    (the pod with ``pod_prefix``, the timestamp, when the line has one, with ``timestamps``)."""
     if not timestamps and not pod_prefix:
-        return "".join(line.text + "\n" for line in lines)
-    return "".join(render_line(line, timestamps=timestamps, pod_prefix=pod_prefix) + "\n" for line in lines)
+        return "".join([line.text + "\n" for line in lines])
+    parts: list[str] = []
+    append = parts.append
+    utc = timezone.utc
+    for line in lines:  # one loop without a call per line: the page renders up to 10,000 lines on each run
+        if pod_prefix:
+            append(f"[{line.pod}] ")
+        moment = line.timestamp
+        if timestamps and moment is not None:
+            append(moment.isoformat(timespec="microseconds")[:-6] + "Z " if moment.tzinfo is utc
+                   else rfc3339(moment) + " ")
+        append(line.text + "\n")
+    return "".join(parts)
 
 
 def log_file_name(*, deployment: str, pod: str | None, container: str | None) -> str:
