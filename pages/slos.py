@@ -61,7 +61,7 @@ with shown_errors():
                             key="slo_sli_chart")
             st.plotly_chart(figures.burn_rate_figure(history.burn_rate_1h, history.burn_rate_6h,
                                                      markers=found.markers), key="slo_burn_chart")
-            st.plotly_chart(figures.burn_down_figure(charts.budget_remaining, markers=found.markers),
+            st.plotly_chart(figures.burn_down_figure(charts.budget_remaining(), markers=found.markers),
                             key="slo_burn_down_chart")
             st.markdown("**Changes in this range**")
             st.dataframe(view.markers_frame(found.markers), hide_index=True, width="stretch",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -268,11 +268,17 @@ def budget_burn_down(
 
 @dataclass(frozen=True)
 class SloCharts:
+    """An SLO's history, and its budget burn-down still on its way (``budget_remaining()`` waits for it)."""
+
     history: SloHistory
-    budget_remaining: Points
+    _budget_remaining: Future[Points]
+
+    def budget_remaining(self) -> Points:
+        """The burn-down, once Prometheus has answered; its errors are raised here."""
+        return self._budget_remaining.result()
 
 
-# Shared by every session: the two reads of an SLO's charts run side by side.
+# Shared by every session: an SLO's burn-down query runs while its history is read and drawn.
 _CHART_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slo-charts")
 
 
@@ -281,11 +287,11 @@ def slo_charts(
 ) -> SloCharts:
     """What an SLO's charts show: its history and its budget burn-down, queried at once.
 
-    Prometheus evaluates the two range queries in parallel, so the page waits for the longer one, not the sum.
+    The burn-down is the slower query (the whole SLO window at every step), so it is sent first and read last:
+    Prometheus evaluates it while the history (from the recording rules) comes back and its charts are drawn.
     """
-    history = _CHART_READS.submit(slo_history, prometheus, objective, start=start, end=end, step=step)
-    remaining = budget_burn_down(prometheus, objective, start=start, end=end, step=step)
-    return SloCharts(history.result(), remaining)
+    remaining = _CHART_READS.submit(budget_burn_down, prometheus, objective, start=start, end=end, step=step)
+    return SloCharts(slo_history(prometheus, objective, start=start, end=end, step=step), remaining)
 
 
 # --- SLA ---------------------------------------------------------------------------------------------------
