@@ -670,23 +670,47 @@ def render_once(world: World, case: PageCase, app: AppTest, scale: Scale, run: i
     return elapsed, calls
 
 
-def measure_page(world: World, case: PageCase, scale: Scale, runs: int) -> tuple[list[float], list[float], Calls]:
+@dataclass
+class Measured:
+    times: list[float]  # cold renders
+    warm: list[float]  # reruns with the caches the render before filled (pages that cache their reads)
+    calls: Calls  # of the last cold render
+    floor_times: list[float] = field(default_factory=list)
+    floor_counts: Counter[str] = field(default_factory=Counter)
+
+
+def measure_page(world: World, case: PageCase, scale: Scale, runs: int, *, floor: bool = True) -> Measured:
     """Cold renders (the page's caches cleared) and, for a page that caches its reads, a rerun after each with
-    the caches it just filled: what an operator's next click costs within the caches' time to live."""
+    the caches it just filled: what an operator's next click costs within the caches' time to live.
+
+    With ``floor``, each run also replays the calls of the first render directly with the client libraries,
+    right after the render: render and floor take turns, so a change of the machine's load during the
+    measurement (Prometheus compacting, another process) weighs on both alike.
+    """
     use_scale(world, scale)
     app = new_app(case, scale)
-    times, warm, last = [], [], None
+    measured: Measured | None = None
+    replay: FloorReplay | None = None
     for run in range(runs):
-        elapsed, last = render_once(world, case, app, scale, run + 1)
-        times.append(elapsed)
+        elapsed, calls = render_once(world, case, app, scale, run + 1)
         case.check(app, scale)
+        if measured is None:
+            measured = Measured([], [], calls)
+            replay = FloorReplay(world, case, scale, calls) if floor else None
+        measured.times.append(elapsed)
+        measured.calls = calls
         if case.caches():
             started = time.perf_counter()
             app.run()
-            warm.append(time.perf_counter() - started)
+            measured.warm.append(time.perf_counter() - started)
             case.check(app, scale)
-    assert last is not None
-    return times, warm, last
+        if replay is not None:
+            floor_seconds, measured.floor_counts = replay.timed()
+            measured.floor_times.append(floor_seconds)
+    assert measured is not None
+    if replay is not None:
+        replay.close()
+    return measured
 
 
 def profile_page(world: World, case: PageCase, runs: int, *, warm: bool = False) -> None:
@@ -761,41 +785,45 @@ def replay_sql(engine: sa.Engine, statements: list[tuple[str, Any]]) -> None:
             connection.exec_driver_sql(statement, tuple(parameters) if parameters else ()).fetchall()
 
 
-def measure_floor(world: World, case: PageCase, scale: Scale, calls: Calls, runs: int) -> tuple[list[float], Counter[str]]:
-    """The page's calls made directly with the client libraries; returns times and the calls counted the same way."""
-    api_client = kube_api_client(world.kubeconfig[scale.name])
-    prometheus = PrometheusConnect(url=world.prometheus_url, disable_ssl=True)
-    engine = sa.create_engine(world.audit_url[scale.name])
-    mlflow = MlflowClient(tracking_uri=world.mlflow_url, registry_uri=world.mlflow_url)
-    kube_calls, prometheus_calls, sql_calls = list(calls.kube), list(calls.prometheus), list(calls.sql)
-    has_mlflow = any(key.startswith("mlflow ") for key in calls.counts)
-    if has_mlflow and case.mlflow_floor is None:
-        raise AssertionError(f"{case.title} calls MLflow but has no MLflow floor")
+class FloorReplay:
+    """A page's calls, as recorded in one render, made directly with the client libraries."""
 
-    def once() -> None:
-        if kube_calls:
-            replay_kube(api_client, kube_calls)
-        if prometheus_calls:
-            replay_prometheus(prometheus, prometheus_calls)
-        if sql_calls:
-            replay_sql(engine, sql_calls)
-        if has_mlflow and case.mlflow_floor is not None:
-            case.mlflow_floor(mlflow, scale)
+    def __init__(self, world: World, case: PageCase, scale: Scale, calls: Calls) -> None:
+        self.world, self.case, self.scale = world, case, scale
+        self.api_client = kube_api_client(world.kubeconfig[scale.name])
+        self.prometheus = PrometheusConnect(url=world.prometheus_url, disable_ssl=True)
+        self.engine = sa.create_engine(world.audit_url[scale.name])
+        self.mlflow = MlflowClient(tracking_uri=world.mlflow_url, registry_uri=world.mlflow_url)
+        self.kube_calls, self.prometheus_calls, self.sql_calls = list(calls.kube), list(calls.prometheus), list(calls.sql)
+        self.has_mlflow = any(key.startswith("mlflow ") for key in calls.counts)
+        if self.has_mlflow and case.mlflow_floor is None:
+            raise AssertionError(f"{case.title} calls MLflow but has no MLflow floor")
+        self.once()  # warm connections and imports, as the console's cached clients are warm
 
-    once()  # warm connections and imports, as the console's cached clients are warm
-    times, counted = [], Counter()
-    for _ in range(runs):
-        check = Calls(world, scale)
+    def once(self) -> None:
+        if self.kube_calls:
+            replay_kube(self.api_client, self.kube_calls)
+        if self.prometheus_calls:
+            replay_prometheus(self.prometheus, self.prometheus_calls)
+        if self.sql_calls:
+            replay_sql(self.engine, self.sql_calls)
+        if self.has_mlflow and self.case.mlflow_floor is not None:
+            self.case.mlflow_floor(self.mlflow, self.scale)
+
+    def timed(self) -> tuple[float, Counter[str]]:
+        """One replay: its time and its calls, counted as the page's are."""
+        check = Calls(self.world, self.scale)
         check.start()
         ACTIVE.append(check)
         started = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - started)
+        self.once()
+        elapsed = time.perf_counter() - started
         ACTIVE.pop()
-        counted = check.stop()
-    api_client.close()
-    engine.dispose()
-    return times, counted
+        return elapsed, check.stop()
+
+    def close(self) -> None:
+        self.api_client.close()
+        self.engine.dispose()
 
 
 # --------------------------------------------------------------------------------------------------- browser
@@ -1056,13 +1084,14 @@ small control port of the benchmark's server process), MLflow requests counted b
 `before_cursor_execute` listener. They are counted again on a small world (20 deployments, 1,000 runs, 5 model
 versions, 5 SLOs, 1,000 audit records, a 1,000-line log) and must be equal.
 
-Floor: the same calls made directly with the client libraries, in the benchmark process, timed the same way
-(median, after one warm-up): the recorded Kubernetes requests again through the official client's `ApiClient`
-(each body parsed whole with `json.loads`; the console's adapter reads the overview's ReplicaSet list for its
-metadata only, which is part of the page's own work, not of the call), the recorded PromQL queries through `prometheus-api-client` (as GET
-requests; the console POSTs them as forms, which costs Prometheus the same), the
-recorded SQL statements through SQLAlchemy, and the MLflow calls of the page through `MlflowClient`. The floor's
-own calls are counted the same way and shown when they differ from the page's.
+Floor: the same calls (as the page's first measured render made them) made directly with the client libraries, in
+the benchmark process, after one warm-up; one replay right after each render, so that render and floor take turns
+and a change of load during the measurement weighs on both alike; median. The recorded Kubernetes requests again
+through the official client's `ApiClient` (each body parsed whole with `json.loads`; the console's adapter reads the
+overview's ReplicaSet list for its metadata only, which is part of the page's own work, not of the call), the
+recorded PromQL queries through `prometheus-api-client` (as GET requests; the console POSTs them as forms, which
+costs Prometheus the same), the recorded SQL statements through SQLAlchemy, and the MLflow calls of the page through
+`MlflowClient`. The floor's own calls are counted the same way and shown when they differ from the page's.
 
 Browser: a real console process (`streamlit run app.py`) with the large world's settings, driven by Debian's
 Chromium (`/usr/bin/chromium`) through Playwright; sign in once (waiting for the `mlops_console_auth` cookie),
@@ -1133,15 +1162,15 @@ def main() -> None:
             harness = harness_seconds(args.runs)
             for case in selected:
                 print(f"measuring {case.title}", flush=True)
-                times, warm, calls = measure_page(world, case, LARGE, args.runs)
-                floor_times, floor_counts = measure_floor(world, case, LARGE, calls, args.runs)
-                _, _, small_calls = measure_page(world, case, SMALL, 1)
-                result = PageResult(case.title, statistics.median(times), statistics.median(floor_times),
-                                    calls.counts, floor_counts, small_calls.counts,
-                                    warm_seconds=statistics.median(warm) if warm else None)
-                if floor_counts != calls.counts:
-                    notes.append(f"- {case.title}: the floor's calls ({counts_text(floor_counts)}) differ from the "
-                                 f"page's.")
+                large = measure_page(world, case, LARGE, args.runs)
+                small = measure_page(world, case, SMALL, 1, floor=False)
+                calls, small_calls = large.calls, small.calls
+                result = PageResult(case.title, statistics.median(large.times), statistics.median(large.floor_times),
+                                    calls.counts, large.floor_counts, small_calls.counts,
+                                    warm_seconds=statistics.median(large.warm) if large.warm else None)
+                if large.floor_counts != calls.counts:
+                    notes.append(f"- {case.title}: the floor's calls ({counts_text(large.floor_counts)}) differ "
+                                 f"from the page's.")
                 results.append(result)
                 print(f"  render {result.render_seconds * 1000:.0f} ms, floor {result.floor_seconds * 1000:.0f} ms, "
                       f"{result.ratio:.2f}x; calls {counts_text(calls.counts)}; small {counts_text(small_calls.counts)}",

@@ -61,11 +61,13 @@ with shown_errors():
                             key="slo_sli_chart")
             st.plotly_chart(figures.burn_rate_figure(history.burn_rate_1h, history.burn_rate_6h,
                                                      markers=found.markers), key="slo_burn_chart")
-            st.plotly_chart(figures.burn_down_figure(charts.budget_remaining(), markers=found.markers),
-                            key="slo_burn_down_chart")
+            # The burn-down's place is kept while the rest is drawn: its query is the slow one.
+            burn_down_slot = st.empty()
             st.markdown("**Changes in this range**")
             st.dataframe(view.markers_frame(found.markers), hide_index=True, width="stretch",
                          column_config=view.MARKER_COLUMNS, key="slo_markers")
+            burn_down_slot.plotly_chart(figures.burn_down_figure(charts.budget_remaining(), markers=found.markers),
+                                        key="slo_burn_down_chart")
 
     if shown == "SLA report":
         now = context.clock()

@@ -1,8 +1,9 @@
 """The Kubernetes / OpenShift API, through the official client, limited to the namespace allow-list.
 
 Objects come back as plain dicts in the API's JSON shape (read without the client's model deserialisation, which
-costs more than the request on large lists); a list that is needed for its metadata only is read for that only. Every request has a timeout and no client-side retry, so a page
-answers within the timeout. ``ApiException`` and connection errors are translated in ``_translated`` only.
+costs more than the request on large lists); a list needed for its metadata only is read for that only. Every
+request has a timeout and no client-side retry, so a page answers within the timeout. ``ApiException``, connection
+errors and answers that are not the API's JSON are translated in ``_translated`` only.
 """
 
 from __future__ import annotations
@@ -126,10 +127,11 @@ class KubernetesCluster:
                 f"The Kubernetes API at {self.address} failed to {verb} {resource}: {err.status} {message}",
                 backend="Kubernetes",
             ) from err
-        except ValueError as err:  # a 200 that is not the API's JSON: a proxy's login page, a truncated body
+        except (ValueError, KeyError) as err:  # a 200 that is not the API's JSON: a proxy's page, a cut body
+            detail = f"no {err}" if isinstance(err, KeyError) else str(err)[:120]
             raise BackendUnavailable(
                 f"The Kubernetes API at {self.address} answered {verb} {resource}{where} with something that is "
-                f"not Kubernetes JSON ({str(err)[:120]}).", backend="Kubernetes"
+                f"not Kubernetes JSON ({detail}).", backend="Kubernetes"
             ) from err
         except (urllib3.exceptions.HTTPError, OSError) as err:
             reason = "did not answer in time" if _is_timeout(err) else "is not reachable"

@@ -64,12 +64,14 @@ def test_the_overview_reads_each_replica_sets_metadata_and_skips_the_rest(cluste
 
 
 class _SignInPage(BaseHTTPRequestHandler):
-    """What a misconfigured route or an authenticating proxy answers: 200 and a page of HTML."""
+    """What a misconfigured route or an authenticating proxy answers: 200 and a page of HTML (or, for pods,
+    JSON that is not a list)."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        body = b"<html><body>Please sign in</body></html>"
+        is_json = "/pods" in self.path
+        body = b'{"kind": "Page"}' if is_json else b"<html><body>Please sign in</body></html>"
         self.send_response(200)
-        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Type", "application/json" if is_json else "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -97,6 +99,8 @@ def test_an_answer_that_is_not_kubernetes_json_is_a_clear_error(tmp_path: Path) 
             cluster.list_replica_set_metadata()
         with pytest.raises(BackendUnavailable, match="answered list deployments across namespaces with something"):
             service.list_deployments(cluster, VIEWER)
+        with pytest.raises(BackendUnavailable, match=r"answered list pods .* not Kubernetes JSON \(no 'items'\)"):
+            cluster.list_pods()
     finally:
         server.shutdown()
         server.server_close()
