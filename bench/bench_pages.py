@@ -442,6 +442,19 @@ class Calls:
         self.counts = counts
         return counts
 
+    def measure(self, function: Callable[[], Any]) -> float:
+        """Run ``function``, counting its backend calls here; its wall time in seconds."""
+        self.start()
+        ACTIVE.append(self)
+        started = time.perf_counter()
+        try:
+            function()
+        finally:
+            elapsed = time.perf_counter() - started
+            ACTIVE.pop()
+        self.stop()
+        return elapsed
+
 
 ACTIVE: list[Calls] = []
 
@@ -659,13 +672,7 @@ def render_once(world: World, case: PageCase, app: AppTest, scale: Scale, run: i
         cached.clear()
     app.session_state["logs_refresh"] = run  # the Logs page keeps its lines until a reload
     calls = Calls(world, scale)
-    calls.start()
-    ACTIVE.append(calls)
-    started = time.perf_counter()
-    app.run()
-    elapsed = time.perf_counter() - started
-    ACTIVE.pop()
-    calls.stop()
+    elapsed = calls.measure(app.run)
     assert not app.exception, app.exception
     return elapsed, calls
 
@@ -813,13 +820,8 @@ class FloorReplay:
     def timed(self) -> tuple[float, Counter[str]]:
         """One replay: its time and its calls, counted as the page's are."""
         check = Calls(self.world, self.scale)
-        check.start()
-        ACTIVE.append(check)
-        started = time.perf_counter()
-        self.once()
-        elapsed = time.perf_counter() - started
-        ACTIVE.pop()
-        return elapsed, check.stop()
+        elapsed = check.measure(self.once)
+        return elapsed, check.counts
 
     def close(self) -> None:
         self.api_client.close()
