@@ -33,8 +33,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from console.adapters.mlflow_registry import MlflowRegistry  # noqa: E402
 from console.domain.access import Actor, Role  # noqa: E402
 from console.sandbox.mlflow_seed import seed_scale_runs  # noqa: E402
-from console.services.models import compare_runs  # noqa: E402
-from console.ui.context import ACTOR_KEY  # noqa: E402
+from console.services.experiments import compare_runs  # noqa: E402
+from console.ui.session import ACTOR_KEY  # noqa: E402
 from console.ui.figures import compare_figures  # noqa: E402
 from tests.helpers import demo_environment  # noqa: E402
 
@@ -91,7 +91,7 @@ def main() -> None:
 
     thousand = registry.search_runs([experiment_id], max_results=1000).runs
     t0 = time.perf_counter()
-    data = compare_runs(registry, run_ids=[r.run_id for r in thousand], experiment_ids=[experiment_id])
+    data = compare_runs(registry, Actor("bench", "Bench", Role.VIEWER), run_ids=[r.run_id for r in thousand], experiment_ids=[experiment_id])
     read_seconds = time.perf_counter() - t0
     figures = []
     for _ in range(args.repeat):

@@ -178,7 +178,6 @@ from console.sandbox import monitoring  # noqa: E402
 from console.sandbox.mlflow_seed import seed_scale_runs  # noqa: E402
 from console.sandbox.prometheus import start_prometheus  # noqa: E402
 from console.sandbox.processes import wait_for_http  # noqa: E402
-from console.services.slo import load_slo_directory  # noqa: E402
 from tests.helpers import demo_environment, free_port  # noqa: E402
 
 TAIL_LINES = 10_000
@@ -524,21 +523,21 @@ class PageCase:
 
 
 def _deployments_caches() -> list[Any]:
-    from console.ui import deployments_view
+    from console.ui import readers
 
-    return [deployments_view.cached_rows]
+    return [readers.deployment_rows]
 
 
 def _models_caches() -> list[Any]:
-    from console.ui import models_view
+    from console.ui import readers
 
-    return [models_view.cached_models, models_view.cached_overview, models_view.cached_history]
+    return [readers.registered_models, readers.model_overview, readers.promotion_history]
 
 
 def _experiments_caches() -> list[Any]:
-    from console.ui import experiments_view
+    from console.ui import readers
 
-    return [experiments_view.cached_experiments, experiments_view.cached_runs_page]
+    return [readers.experiment_list, readers.runs_page]
 
 
 def _check_deployments(app: AppTest, scale: Scale) -> None:
@@ -832,7 +831,7 @@ class FloorReplay:
 
 BROWSER_PAGES = [
     ("Deployments", "/deployments", lambda page: page.get_by_text(f"{LARGE.deployments} of {LARGE.deployments} deployments")),
-    ("Logs (10,000 lines, filter)", f"/logs?namespace=bench-0&deployment=model-000",
+    ("Logs (10,000 lines, filter)", "/logs?namespace=bench-0&deployment=model-000",
      lambda page: page.locator('[data-testid="stCode"]')),
     ("Models", "/models", lambda page: page.locator('[data-testid="stDataFrame"]').nth(1)),
     ("Experiments", "/experiments", lambda page: page.get_by_text("Page 1 · 100 runs")),
@@ -1074,7 +1073,7 @@ METHOD = """\
 - **Audit store**: SQLite with 10,000 records.
 
 Server-side render: the page in `streamlit.testing.v1.AppTest` behind `app.py` (signed in as admin), with the page's
-caches of backend reads (`cached_rows`, `cached_runs_page`, `cached_overview`, ...) cleared before each run, so that
+caches of backend reads (`console/ui/readers.py`) cleared before each run, so that
 every render pays for all its backend calls (the cold case, the worst an operator sees). "render, caches warm" is
 the rerun right after, with the caches that render filled: no backend call at all, so it is the page's fixed cost
 (Streamlit's script run, the login gate, navigation, widgets and tables). Local configuration (the SLO specs, the settings) stays cached, as it does in the console

@@ -11,20 +11,17 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from console.cli_models import add_model_commands
+from console.cli_models import add_model_commands, login_options
 from console.cli_slo import add_slo_commands
 from console.domain.access import Actor
 from console.domain.audit import AuditFilter
 from console.errors import AuthenticationFailed, ConsoleError, InvalidInput
 from console.services import auth, deployments
 from console.services.audit import list_audit, record_as_dict
-from console.services.context import ConsoleContext, build_context, connect_kubernetes
-
-Command = Callable[[argparse.Namespace, ConsoleContext, Actor], int]
-
+from console.services.context import ConsoleContext, build_context
 
 def _signed_in(args: argparse.Namespace, context: ConsoleContext) -> Actor:
     if not args.user:
@@ -60,7 +57,7 @@ def _target(text: str) -> tuple[str, str]:
 
 
 def _status(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
-    cluster = connect_kubernetes(context.settings)
+    cluster = context.kubernetes()
     if args.namespace:
         cluster.require_namespace(args.namespace)
     rows = [row for row in deployments.list_deployments(cluster, actor)
@@ -78,7 +75,7 @@ def _status(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> 
 def _scale(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
     namespace, name = _target(args.deployment)
     result = deployments.scale(
-        connect_kubernetes(context.settings), context.audit, actor, namespace=namespace, name=name,
+        context.kubernetes(), context.audit, actor, namespace=namespace, name=name,
         replicas=args.replicas, seen_resource_version="", reason=args.reason,
         max_replicas=context.settings.max_replicas, clock=context.clock,
     )
@@ -88,7 +85,7 @@ def _scale(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> i
 
 def _restart(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
     namespace, name = _target(args.deployment)
-    result = deployments.restart(connect_kubernetes(context.settings), context.audit, actor, namespace=namespace,
+    result = deployments.restart(context.kubernetes(), context.audit, actor, namespace=namespace,
                                  name=name, seen_resource_version="", reason=args.reason, clock=context.clock)
     print(result.message)
     return 0
@@ -96,7 +93,7 @@ def _restart(args: argparse.Namespace, context: ConsoleContext, actor: Actor) ->
 
 def _rollback(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
     namespace, name = _target(args.deployment)
-    result = deployments.rollback(connect_kubernetes(context.settings), context.audit, actor, namespace=namespace,
+    result = deployments.rollback(context.kubernetes(), context.audit, actor, namespace=namespace,
                                   name=name, to_revision=args.to_revision, seen_resource_version="",
                                   reason=args.reason, clock=context.clock)
     print(result.message)
@@ -112,11 +109,10 @@ def _check_config(args: argparse.Namespace, context: ConsoleContext, actor: Acto
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: every command with its options."""
     parser = argparse.ArgumentParser(prog="python -m console", description="The console's services for scripts and CI/CD pipelines.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    login = argparse.ArgumentParser(add_help=False)
-    login.add_argument("--user", help="the acting user, from the credentials file")
-    login.add_argument("--password-file", help="a file with the password (else CONSOLE_PASSWORD)")
+    login = login_options()
 
     audit = commands.add_parser("audit", parents=[login], help="print audit records, newest first")
     audit.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
@@ -153,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status (0 ok, 1 with the message on stderr, 2 bad usage)."""
     args = build_parser().parse_args(argv)
     try:
         context = build_context() if getattr(args, "needs_context", True) else None

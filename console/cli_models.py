@@ -10,11 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor
-from console.services.context import ConsoleContext, connect_kubernetes, connect_mlflow
-from console.services.models import PromotionGateFailed
-from console.services.promotion import DEFAULT_ALIAS, ModelActionResult, promote_model, rollback_model
+from console.services.context import ConsoleContext
+from console.services.promotion import (
+    DEFAULT_ALIAS,
+    ModelActionResponse,
+    ModelRollbackRequest,
+    PromoteRequest,
+    PromotionGateFailed,
+)
 
 
 def login_options() -> argparse.ArgumentParser:
@@ -50,11 +54,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     rollback.set_defaults(handler=model_rollback_command, needs_login=True)
 
 
-def _cluster(context: ConsoleContext) -> KubernetesCluster | None:
-    return connect_kubernetes(context.settings) if context.settings.kubernetes_configured else None
-
-
-def _print(result: ModelActionResult) -> None:
+def _print(result: ModelActionResponse) -> None:
     print(result.message)
     if result.gate is not None:
         print(f"gate: {result.gate.summary}" + (" (overridden)" if result.overridden else ""))
@@ -69,11 +69,10 @@ def _print(result: ModelActionResult) -> None:
 def promote_command(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
     """Exit 0 when promoted; 1 with the gate explanation when the gate fails (and on any other error)."""
     try:
-        result = promote_model(
-            registry=connect_mlflow(context.settings), cluster=_cluster(context), audit=context.audit, actor=actor,
-            model=args.model, version=args.version, alias=args.alias, reason=args.reason,
-            override_gate=args.override_gate, clock=context.clock,
-        )
+        result = context.promotions().promote(PromoteRequest(
+            actor=actor, model=args.model, version=args.version, alias=args.alias, reason=args.reason,
+            override_gate=args.override_gate,
+        ))
     except PromotionGateFailed as err:
         print(f"error: {err.message}\ngate: {err.gate.summary}", file=sys.stderr)
         return 1
@@ -82,9 +81,9 @@ def promote_command(args: argparse.Namespace, context: ConsoleContext, actor: Ac
 
 
 def model_rollback_command(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
-    result = rollback_model(
-        registry=connect_mlflow(context.settings), cluster=_cluster(context), audit=context.audit, actor=actor,
-        model=args.model, alias=args.alias, reason=args.reason, clock=context.clock,
-    )
+    """Exit 0 when the alias and its deployments are back on the previous holder; 1 on any error."""
+    result = context.promotions().roll_back(ModelRollbackRequest(
+        actor=actor, model=args.model, alias=args.alias, reason=args.reason,
+    ))
     _print(result)
     return 0

@@ -1,13 +1,12 @@
 """The console's settings: one frozen ``Settings``, read once from environment variables and mounted files.
 
 ``load_settings(environ)`` checks everything and raises one ``SettingsError`` listing every problem, so an
-operator fixes a deployment in one round instead of one restart per mistake. ``get_settings()`` caches the
-result for the process; tests call ``load_settings`` with their own mapping.
+operator fixes a deployment in one round instead of one restart per mistake. The console context reads them
+once per process; tests call ``load_settings`` with their own mapping.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Mapping
@@ -219,9 +218,3 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_replicas=max_replicas,
         request_timeout_seconds=timeout,
     )
-
-
-@functools.cache
-def get_settings() -> Settings:
-    """The process's settings, read once."""
-    return load_settings()

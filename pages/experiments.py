@@ -2,23 +2,23 @@
 
 import streamlit as st
 
-from console.services.models import MAX_COMPARED_RUNS
+from console.services.experiments import MAX_COMPARED_RUNS
 from console.ui import experiments_view as view
+from console.ui import readers
 from console.ui.context import current_actor, get_context
 from console.ui.errors import not_connected, shown_errors
 from console.ui.figures import compare_figures
 
 st.header("Experiments")
 context = get_context()
-current_actor()
-uri = context.settings.mlflow_tracking_uri
-if not uri:
+actor = current_actor()
+if not context.settings.mlflow_tracking_uri:
     not_connected("the MLflow tracking server (MLFLOW_TRACKING_URI)")
     st.stop()
 
 page = None
 with shown_errors():
-    experiments = view.cached_experiments(uri)
+    experiments = readers.experiment_list(context, actor)
     if not experiments:
         st.info("This MLflow server has no experiment yet.")
         st.stop()
@@ -33,7 +33,7 @@ with shown_errors():
     experiment_id = names[experiment_name]
     order_by = tuple(part.strip() for part in order.split(",") if part.strip())
     tokens = view.page_tokens((experiment_id, filter_string, order_by, page_size))
-    page = view.cached_runs_page(uri, experiment_id, filter_string, order_by, page_size, tokens[-1])
+    page = readers.runs_page(context, actor, experiment_id, filter_string, order_by, page_size, tokens[-1])
 
 if page is not None:
     params, metrics, tags = view.column_choices(page.runs)
@@ -54,7 +54,7 @@ if page is not None:
 
     if len(picked) == 1:
         with shown_errors():
-            view.show_run_detail(view.cached_run_detail(uri, picked[0], context.settings.mlflow_ui_url))
+            view.show_run_detail(readers.run_detail(context, actor, picked[0]))
     elif len(picked) > 1:
         st.subheader(f"Compare {len(picked)} runs")
         if len(picked) > MAX_COMPARED_RUNS:
@@ -65,7 +65,7 @@ if page is not None:
         x_metric = options[1].selectbox("Scatter x", metrics, key="exp_cmp_x")
         y_metric = options[2].selectbox("Scatter y", metrics, index=min(1, len(metrics) - 1), key="exp_cmp_y")
         with shown_errors():
-            data = view.cached_compare(uri, tuple(picked), tuple(compared_metrics), experiment_id)
+            data = readers.compared_runs(context, actor, tuple(picked), tuple(compared_metrics), experiment_id)
             scatter = (x_metric, y_metric) if x_metric and y_metric else None
             for index, figure in enumerate(compare_figures(data.runs, data.histories, metric_keys=compared_metrics,
                                                            param_keys=shown_params, scatter=scatter)):

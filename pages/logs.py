@@ -3,23 +3,20 @@
 import streamlit as st
 
 from console.ui import logs_view as view
-from console.ui.backends import kubernetes_cluster
 from console.ui.context import current_actor, get_context
 from console.ui.errors import shown_errors
 
 st.header("Logs")
-namespaces = get_context().settings.namespaces
+context = get_context()
 actor = current_actor()
 
 with shown_errors():
-    cluster = kubernetes_cluster()
-    view.apply_query_params(namespaces)
-    target = view.pick_target(cluster, actor, namespaces)
+    view.apply_query_params(context.settings.namespaces)
+    target = view.pick_target(context, actor)
     if target is not None:
-        namespace, deployment, pod, container, pods = target
-        request, timestamps, follow = view.options_form(namespace, deployment, pod, container)
-        if not pods:
-            st.info(f"{namespace}/{deployment} has no pods.")
+        options = view.options_form(target)
+        if not target.pods:
+            st.info(f"{target.namespace}/{target.deployment} has no pods.")
         else:
-            buffer = view.load(cluster, actor, request, pods)
-            view.live_log(cluster, actor, buffer, timestamps=timestamps, follow=follow)
+            buffer = view.load(context, actor, options.request, target.pods)
+            view.live_log(context, actor, buffer, timestamps=options.timestamps, follow=options.follow)

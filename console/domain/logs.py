@@ -26,9 +26,10 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
+from console.domain.times import format_rfc3339, parse_rfc3339_or_none
 from console.errors import InvalidInput
 
 MAX_TAIL_LINES = 10_000
@@ -104,19 +105,6 @@ def level_of(text: str) -> str | None:
     return None
 
 
-def parse_timestamp(text: str) -> datetime | None:
-    """An RFC3339(Nano) timestamp as an aware UTC datetime (to the microsecond), None if it is not one."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is timezone.utc:  # a "Z" timestamp, as the kubelet writes them
-        return moment
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(timezone.utc)
-
-
 def parse_log(body: str, *, pod: str, container: str, levels: bool = True) -> list[LogLine]:
     """Lines of a log read with ``timestamps=true``; a line without a timestamp keeps ``timestamp=None``.
 
@@ -129,7 +117,7 @@ def parse_log(body: str, *, pod: str, container: str, levels: bool = True) -> li
     previous_level: str | None = None
     for raw in body.splitlines():
         stamp, _, text = raw.partition(" ")
-        timestamp = parse_timestamp(stamp) if stamp else None
+        timestamp = parse_rfc3339_or_none(stamp) if stamp else None
         if timestamp is None:
             text = raw
         if levels:
@@ -159,7 +147,7 @@ def merge_by_time(streams: Iterable[Sequence[LogLine]]) -> list[LogLine]:
     return [lines[position] for position in order]
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def validate_regex(pattern: str, *, ignore_case: bool = True) -> re.Pattern[str]:
@@ -240,13 +228,6 @@ def since_seconds_of(choice: str) -> int | None:
         raise InvalidInput(f"Unknown time range {choice!r}; choose one of {valid}.") from None
 
 
-def rfc3339(moment: datetime) -> str:
-    """UTC, to the microsecond, with a ``Z``: how the console writes a log line's timestamp."""
-    if moment.tzinfo is not timezone.utc:
-        moment = moment.astimezone(timezone.utc)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
-
-
 def render_lines(lines: Iterable[LogLine], *, timestamps: bool = True, pod_prefix: bool = False) -> str:
     """The lines as one text (each ending with a newline), as shown and downloaded: ``[pod] timestamp text``
     (the pod with ``pod_prefix``, the timestamp, when the line has one, with ``timestamps``)."""
@@ -258,7 +239,7 @@ def render_lines(lines: Iterable[LogLine], *, timestamps: bool = True, pod_prefi
         if pod_prefix:
             append(f"[{line.pod}] ")
         if timestamps and line.timestamp is not None:
-            append(rfc3339(line.timestamp) + " ")
+            append(format_rfc3339(line.timestamp, "microseconds") + " ")
         append(line.text + "\n")
     return "".join(parts)
 

@@ -26,9 +26,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from console.domain.mlflow_models import TAG_PREFIX, AliasHistory, HolderAt, PromotionRecord
+from console.domain.times import format_rfc3339, parse_rfc3339, to_utc
 
 TAG_KEY_METRIC = TAG_PREFIX + "key-metric"
 TAG_DIRECTION = TAG_PREFIX + "direction"
@@ -88,9 +89,6 @@ class GatePolicy:
     key_metric: str = DEFAULT_KEY_METRIC
     direction: str = DEFAULT_DIRECTION
     min_gain: float = DEFAULT_MIN_GAIN
-
-    def as_tags(self) -> dict[str, str]:
-        return {TAG_KEY_METRIC: self.key_metric, TAG_DIRECTION: self.direction, TAG_MIN_GAIN: repr(self.min_gain)}
 
 
 @dataclass(frozen=True)
@@ -212,20 +210,8 @@ def alias_name_problems(alias: str) -> tuple[str, ...]:
 
 
 def history_tag_key(alias: str) -> str:
+    """The registered-model tag that keeps ``alias``'s history."""
     return ALIAS_HISTORY_TAG_PREFIX + alias
-
-
-def format_time(at: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a ``Z``; naive times are taken as UTC."""
-    return to_utc(at).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> datetime:
-    return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
-def to_utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -236,7 +222,7 @@ def _entry(record: PromotionRecord) -> dict[str, object]:
     entry: dict[str, object] = {
         "v": record.version,
         "prev": record.previous_version,
-        "at": format_time(record.at),
+        "at": format_rfc3339(record.at, "milliseconds"),
         "by": record.actor,
         "act": record.action,
         "why": _shorten(record.reason, MAX_HISTORY_REASON_CHARS),
@@ -272,7 +258,7 @@ def decode_alias_history(model: str, alias: str, value: str | None) -> AliasHist
                 alias=alias,
                 version=None if entry.get("v") is None else int(entry["v"]),
                 previous_version=None if entry.get("prev") is None else int(entry["prev"]),
-                at=parse_time(str(entry["at"])),
+                at=parse_rfc3339(str(entry["at"])),
                 actor=str(entry.get("by", "")),
                 reason=str(entry.get("why", "")),
                 action=str(entry.get("act", "promote")),
@@ -290,6 +276,7 @@ def decode_alias_history(model: str, alias: str, value: str | None) -> AliasHist
 
 
 def append_record(history: AliasHistory, record: PromotionRecord) -> AliasHistory:
+    """``history`` with ``record`` appended (newest last)."""
     return replace(history, records=history.records + (record,))
 
 
@@ -312,8 +299,3 @@ def holder_at(history: AliasHistory, at: datetime) -> HolderAt:
     return HolderAt(
         model=history.model, alias=history.alias, at=moment, version=current.version, known=True, record=current
     )
-
-
-def change_cause(actor: str, action: str, reason: str) -> str:
-    """The console-wide change-cause format ``<user>: <action> - <reason>``."""
-    return f"{actor}: {action} - {reason}"

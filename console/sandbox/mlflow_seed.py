@@ -30,6 +30,7 @@ import numpy as np
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
 
+from console.domain.changes import change_cause
 from console.domain.mlflow_models import AliasHistory, PromotionRecord
 from console.domain.promotion import (
     TAG_CHANGE_CAUSE,
@@ -44,11 +45,10 @@ from console.domain.promotion import (
     TAG_PROMOTION_REASON,
     NO_PREVIOUS_HOLDER,
     append_record,
-    change_cause,
     encode_alias_history,
-    format_time,
     history_tag_key,
 )
+from console.domain.times import format_rfc3339
 from console.errors import Conflict, InvalidInput
 from console.sandbox.catalog import CHALLENGER_ALIAS, CHAMPION_ALIAS, DEMO_SERVICES, DemoService
 
@@ -508,7 +508,7 @@ def _seed_aliases(
 def _tag_holder(client: MlflowClient, model: str, record: PromotionRecord) -> None:
     tags = {
         TAG_PROMOTED_BY: record.actor,
-        TAG_PROMOTED_AT: format_time(record.at),
+        TAG_PROMOTED_AT: format_rfc3339(record.at, "milliseconds"),
         TAG_PROMOTION_REASON: record.reason,
         TAG_PROMOTED_ALIAS: record.alias,
         TAG_PREVIOUS_HOLDER: NO_PREVIOUS_HOLDER if record.previous_version is None else str(record.previous_version),

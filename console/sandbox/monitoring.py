@@ -24,7 +24,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -648,7 +648,3 @@ def error_ratio_between(before: Mapping[str, float], after: Mapping[str, float],
     bad = after.get(bad_key, 0.0) - before.get(bad_key, 0.0)
     total = bad + after.get(ok_key, 0.0) - before.get(ok_key, 0.0)
     return None if total <= 0 else bad / total
-
-
-def demo_series(services: Iterable[DemoService] = DEMO_SERVICES) -> list[str]:
-    return [key for service in services for key in series_keys(service.namespace, service.deployment)]

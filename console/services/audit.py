@@ -19,10 +19,9 @@ from typing import Any
 from console.adapters.audit_store import AuditStore
 from console.domain.access import Actor, Permission, minimum_role
 from console.domain.audit import AuditEntry, AuditFilter, AuditRecord, Outcome
+from console.domain.changes import reason_problems
 from console.errors import ConsoleError, Forbidden, InvalidInput
 from console.services.clock import Clock, utc_now
-
-MAX_REASON_LENGTH = 1000
 
 
 @dataclass
@@ -35,13 +34,15 @@ class ActionRecord:
     note: str = ""
 
 
+def _forbidden(actor: Actor, permission: Permission) -> Forbidden:
+    return Forbidden(f"{actor.username} ({actor.role.label}) may not {permission.value}; "
+                     f"that needs the {minimum_role(permission).label} role.")
+
+
 def require(actor: Actor, permission: Permission) -> None:
     """Raise Forbidden unless the actor's role grants the permission (for reads; actions use audited_action)."""
     if not actor.can(permission):
-        raise Forbidden(
-            f"{actor.username} ({actor.role.label}) may not {permission.value}; "
-            f"that needs the {minimum_role(permission).label} role."
-        )
+        raise _forbidden(actor, permission)
 
 
 @contextmanager
@@ -79,18 +80,12 @@ def audited_action(
 
     audit.ping()
     if not actor.can(permission):
-        error = Forbidden(
-            f"{actor.username} ({actor.role.label}) may not {permission.value}; "
-            f"that needs the {minimum_role(permission).label} role."
-        )
+        error = _forbidden(actor, permission)
         write(Outcome.DENIED, str(error))
         raise error
-    if not reason:
-        error = InvalidInput("Give a reason: it is recorded with the action.")
-        write(Outcome.FAILED, str(error))
-        raise error
-    if len(reason) > MAX_REASON_LENGTH:
-        error = InvalidInput(f"The reason is {len(reason)} characters long; keep it under {MAX_REASON_LENGTH}.")
+    problems = reason_problems(reason)
+    if problems:
+        error = InvalidInput(problems[0])
         write(Outcome.FAILED, str(error))
         raise error
     try:
@@ -112,6 +107,12 @@ def list_audit(audit: AuditStore, actor: Actor, audit_filter: AuditFilter = Audi
     if not 1 <= audit_filter.limit <= 100_000:
         raise InvalidInput("The record limit must be between 1 and 100000.")
     return audit.query(audit_filter)
+
+
+def audit_filter_choices(audit: AuditStore, actor: Actor) -> tuple[list[str], list[str]]:
+    """The user names and actions that occur in the audit log (the Audit page's filter choices)."""
+    require(actor, Permission.READ_AUDIT)
+    return audit.distinct_values("username"), audit.distinct_values("action")
 
 
 CSV_COLUMNS = (

@@ -14,6 +14,9 @@ from typing import Any
 from console.adapters.audit_store import AuditStore
 from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor, Permission
+from console.domain.changes import change_cause
+from console.domain.times import format_rfc3339
+from console.domain.workload_patches import pause_patch, restart_patch, rollback_patch, scale_patch
 from console.domain.workloads import (
     DeploymentInfo,
     EventInfo,
@@ -21,26 +24,19 @@ from console.domain.workloads import (
     Revision,
     RolloutProgress,
     TemplateChange,
-    change_cause,
     controlled_by,
-    deployment_from,
-    describe_template_change,
-    event_from,
     deployments_with_pods,
-    pods_by_controller,
+    describe_template_change,
+    event_info,
     group_by_deployment,
-    pause_patch,
-    restart_patch,
-    rollback_patch,
+    pod_info,
+    pods_by_controller,
     rollout_progress,
-    scale_patch,
     templates_match,
-    pod_from,
 )
 from console.errors import Conflict, InvalidInput, NotFound
 from console.services.audit import audited_action, require
 from console.services.clock import Clock, utc_now
-
 
 # Shared by every session: the overview's three list calls run side by side.
 _LISTS = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kube-lists")
@@ -77,7 +73,7 @@ def list_deployments(cluster: KubernetesCluster, actor: Actor) -> list[Deploymen
     owner) as soon as it arrives, so only the join itself waits for the last one.
     """
     require(actor, Permission.READ)
-    deployments = _LISTS.submit(lambda: [deployment_from(obj) for obj in cluster.list_deployments()])
+    deployments = _LISTS.submit(lambda: [DeploymentInfo(obj) for obj in cluster.list_deployments()])
     replica_sets = _LISTS.submit(lambda: controlled_by(cluster.list_replica_set_metadata()))
     pods = _LISTS.submit(lambda: pods_by_controller(cluster.list_pods()))
     joined = deployments_with_pods(deployments.result(), replica_sets.result(), pods.result())
@@ -86,22 +82,17 @@ def list_deployments(cluster: KubernetesCluster, actor: Actor) -> list[Deploymen
     return rows
 
 
-def _selector(deployment_obj: dict[str, Any]) -> str:
-    labels = deployment_obj.get("spec", {}).get("selector", {}).get("matchLabels") or {}
-    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-
-
 def deployment_detail(cluster: KubernetesCluster, actor: Actor, namespace: str, name: str) -> DeploymentDetail:
     """One deployment with its revision history (newest first, current marked), pods and recent events."""
     require(actor, Permission.READ)
     obj = cluster.get_deployment(namespace, name)
-    selector = _selector(obj)
+    selector = obj.spec.selector.text
     replica_sets = cluster.list_namespaced_replica_sets(namespace, label_selector=selector)
     pods = cluster.list_namespaced_pods(namespace, label_selector=selector)
     [(deployment, revisions, deployment_pods)] = group_by_deployment([obj], replica_sets, pods)
     names = {name} | {r.replica_set for r in revisions} | {p.name for p in deployment_pods}
     events = sorted(
-        (event_from(e) for e in cluster.list_events(namespace, involved_names=names)),
+        (event_info(e) for e in cluster.list_events(namespace, involved_names=names)),
         key=lambda event: event.last_seen.timestamp() if event.last_seen else 0.0,
         reverse=True,
     )
@@ -109,8 +100,23 @@ def deployment_detail(cluster: KubernetesCluster, actor: Actor, namespace: str, 
 
 
 def rollout_status(cluster: KubernetesCluster, actor: Actor, namespace: str, name: str) -> RolloutProgress:
+    """How far the deployment's rollout is (``kubectl rollout status``)."""
     require(actor, Permission.READ)
-    return rollout_progress(deployment_from(cluster.get_deployment(namespace, name)))
+    return rollout_progress(DeploymentInfo(cluster.get_deployment(namespace, name)))
+
+
+def revisions_of(cluster: KubernetesCluster, deployment: DeploymentInfo) -> list[Revision]:
+    """A deployment's revisions, newest first, the current one marked (one list call; a step of other use
+    cases, so no permission check)."""
+    replica_sets = cluster.list_namespaced_replica_sets(deployment.namespace, label_selector=deployment.selector)
+    [(_, revisions, _)] = group_by_deployment([deployment.source], replica_sets, [])
+    return revisions
+
+
+def deployment_history(cluster: KubernetesCluster, namespace: str, name: str) -> tuple[DeploymentInfo, list[Revision]]:
+    """A deployment read now and its revisions (two calls; a step of other use cases)."""
+    deployment = DeploymentInfo(cluster.get_deployment(namespace, name))
+    return deployment, revisions_of(cluster, deployment)
 
 
 def _state(deployment: DeploymentInfo) -> dict[str, Any]:
@@ -127,7 +133,7 @@ def _state(deployment: DeploymentInfo) -> dict[str, Any]:
 
 def _load_seen(cluster: KubernetesCluster, namespace: str, name: str, seen_resource_version: str) -> DeploymentInfo:
     """The deployment, refused as a Conflict if it changed since the operator loaded it."""
-    deployment = deployment_from(cluster.get_deployment(namespace, name))
+    deployment = DeploymentInfo(cluster.get_deployment(namespace, name))
     if seen_resource_version and deployment.resource_version != seen_resource_version:
         raise Conflict(f"deployments {namespace}/{name} changed since you loaded it - reload.")
     return deployment
@@ -166,7 +172,7 @@ def scale(
         cluster.require_namespace(namespace)
         deployment = _load_seen(cluster, namespace, name, seen_resource_version)
         record.before = _state(deployment)
-        patched = deployment_from(cluster.patch_deployment(
+        patched = DeploymentInfo(cluster.patch_deployment(
             namespace, name, scale_patch(deployment, count, change_cause(actor.username, "scale", reason.strip()))
         ))
         record.after = _state(patched)
@@ -185,9 +191,9 @@ def restart(
         if deployment.paused:
             raise Conflict(f"{namespace}/{name} is paused: resume it before restarting (a paused rollout would not start).")
         record.before = _state(deployment)
-        restarted_at = clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        restarted_at = format_rfc3339(clock())
         record.parameters["restartedAt"] = restarted_at
-        patched = deployment_from(cluster.patch_deployment(
+        patched = DeploymentInfo(cluster.patch_deployment(
             namespace, name,
             restart_patch(deployment, restarted_at, change_cause(actor.username, "restart", reason.strip())),
         ))
@@ -211,7 +217,7 @@ def set_paused(
             record.note = f"already {'paused' if paused else 'running'}; nothing changed"
             return ActionResult(deployment, f"{namespace}/{name} is already {'paused' if paused else 'resumed'}.",
                                 changed=False)
-        patched = deployment_from(cluster.patch_deployment(
+        patched = DeploymentInfo(cluster.patch_deployment(
             namespace, name, pause_patch(deployment, paused, change_cause(actor.username, action, reason.strip()))
         ))
         record.after = _state(patched)
@@ -236,9 +242,7 @@ def plan_rollback(
     require(actor, Permission.READ)
     if to_revision is not None and (isinstance(to_revision, bool) or not isinstance(to_revision, int) or to_revision < 0):
         raise InvalidInput(f"A revision is a whole number of at least 1 (got {to_revision!r}).")
-    obj = cluster.get_deployment(namespace, name)
-    replica_sets = cluster.list_namespaced_replica_sets(namespace, label_selector=_selector(obj))
-    [(deployment, revisions, _)] = group_by_deployment([obj], replica_sets, [])
+    deployment, revisions = deployment_history(cluster, namespace, name)
     target = _target_revision(deployment, revisions, to_revision)
     return RollbackPlan(deployment, target, tuple(describe_template_change(deployment.template, target.template)))
 
@@ -281,7 +285,7 @@ def rollback(
             record.note = f"skipped rollback (current template already matches revision {plan.target.number})"
             return ActionResult(deployment, f"Skipped: the current template already matches revision "
                                             f"{plan.target.number}.", changed=False)
-        patched = deployment_from(cluster.patch_deployment(
+        patched = DeploymentInfo(cluster.patch_deployment(
             namespace, name,
             rollback_patch(deployment, plan.target, change_cause(actor.username, "rollback", reason.strip())),
         ))
@@ -293,6 +297,6 @@ def pods_of(cluster: KubernetesCluster, actor: Actor, namespace: str, name: str)
     """The pods of one deployment, for the logs page."""
     require(actor, Permission.READ)
     obj = cluster.get_deployment(namespace, name)
-    return sorted((pod_from(p) for p in cluster.list_namespaced_pods(namespace, label_selector=_selector(obj))),
+    return sorted((pod_info(p) for p in cluster.list_namespaced_pods(namespace, label_selector=obj.spec.selector.text)),
                   key=lambda pod: pod.name)
 

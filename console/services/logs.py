@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor, Permission
@@ -24,6 +24,7 @@ from console.domain.logs import (
     render_lines,
     validate_tail_lines,
 )
+from console.domain.times import format_rfc3339
 from console.domain.workloads import PodInfo
 from console.errors import ConsoleError, InvalidInput
 from console.services.audit import require
@@ -56,7 +57,7 @@ class LogResult:
 def deployment_names(cluster: KubernetesCluster, actor: Actor, namespace: str) -> list[str]:
     """The deployments of one allowed namespace, by name: one list call, for the logs page's picker."""
     require(actor, Permission.READ)
-    return sorted(item["metadata"]["name"] for item in cluster.list_namespaced_deployments(namespace))
+    return sorted(item.metadata.name for item in cluster.list_namespaced_deployments(namespace))
 
 
 def read_logs(
@@ -183,7 +184,7 @@ def _read_pod(
 
 def _since_time_parameter(moment: datetime) -> str:
     # Whole seconds, rounded down: every server accepts it, and the lines in between are dropped above.
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_rfc3339(moment)
 
 
 def _size_text(size: int) -> str:

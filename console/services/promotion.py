@@ -1,49 +1,60 @@
-"""Promote a model version, or roll a model back, together with the Deployments that follow its alias.
+"""Promotion and model rollback: an alias moves in MLflow and the Deployments that follow it roll out, as one action.
 
-One operator action, one audit record: the alias moves in MLflow (with its version tags and alias history, see
-``console.services.models``) and every Deployment of the allowed namespaces that follows the alias (label
-``mlops.console/model: <model>``, annotation ``mlops.console/alias: <alias>``) gets the new version in its pod
-template, so Kubernetes rolls it out. A model rollback moves the alias to the previous holder and rolls each
-following Deployment back to the newest revision whose ReplicaSet served that version.
+Two use cases, each ``Request -> Response``: ``Promotions.promote`` moves an alias to a version after the gate;
+``Promotions.roll_back`` moves it back to its previous holder and rolls each following Deployment back to the
+newest revision that served that version. They share every step but their first:
 
-Everything that can be checked is checked before anything changes: the request, the gate, the Deployments
-(listed, not paused, following the MODEL_URI convention) and every patch is built. If the Kubernetes step then
-fails, the Deployments already patched get their template back and the alias move is undone with
-``undo_promotion``; the error says what was undone, and so does the audit record. The registry and the cluster
-therefore never disagree afterwards, unless the undo itself fails, which the error and the record then say.
+1. the role check and the one audit record (``audited_action``);
+2. the request checked, the holder compared with the one the operator saw, the gate (promotion only);
+3. every following Deployment checked and its patch built (``console.services.follower_rollouts``);
+4. the alias move written whole or not at all (``console.services.alias_moves``);
+5. the followers rolled out; if one fails, the ones already patched get their template back and the alias move
+   is undone, and the error and the audit record say what was undone.
+
+The registry and the cluster therefore never disagree afterwards, unless an undo itself fails, which the error and
+the record then say.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from console.adapters.audit_store import AuditStore
 from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor, Permission
-from console.domain.mlflow_models import PromotionRecord
-from console.domain.promotion import GatePolicy, GateResult, alias_name_problems, to_utc
-from console.domain.workloads import (
-    ALIAS_ANNOTATION,
-    MODEL_LABEL,
-    REVISION,
-    DeploymentInfo,
-    change_cause,
-    deployment_from,
-    group_by_deployment,
-    model_version_patch,
-    newest_revision_serving,
-    restore_template_patch,
-    rollback_patch,
-    templates_match,
-)
-from console.errors import ConsoleError, Conflict, InvalidInput, NotFound
-from console.services import models
+from console.domain.changes import change_cause
+from console.domain.mlflow_models import ModelVersion, RegisteredModel
+from console.domain.promotion import GateResult, alias_name_problems, evaluate_gate
+from console.domain.workloads import DeploymentInfo
+from console.errors import Conflict, ConsoleError, InvalidInput, NotFound
+from console.services import follower_rollouts as followers
+from console.services.alias_moves import AliasMove, apply_move, promotion_move, rollback_move, undo_move
 from console.services.audit import ActionRecord, audited_action, require
 from console.services.clock import Clock, utc_now
-from console.services.deployments import _selector
+from console.services.follower_rollouts import DeploymentChange, FollowerPlan
+from console.services.models import (
+    CHAMPION,
+    alias_history,
+    gate_policy,
+    get_model,
+    get_version,
+    source_metric,
+)
+from console.services.ports import ModelRegistry
 
-DEFAULT_ALIAS = models.CHAMPION
+DEFAULT_ALIAS = CHAMPION
+# History records that move an alias back; a model rollback looks past them for the holder before.
+_BACKWARD_ACTIONS = frozenset({"undo", "model-rollback"})
+
+
+class PromotionGateFailed(Conflict):
+    """The candidate did not pass the gate; an admin may override it with a reason."""
+
+    title = "Promotion gate failed"
+
+    def __init__(self, message: str, *, gate: GateResult) -> None:
+        self.gate = gate
+        super().__init__(message, problems=(gate.explanation,))
 
 
 class PromotionUndone(ConsoleError):
@@ -53,32 +64,43 @@ class PromotionUndone(ConsoleError):
 
 
 @dataclass(frozen=True)
-class DeploymentChange:
-    """What the action did (or plans to do) to one following Deployment."""
+class PromoteRequest:
+    """Move ``alias`` of ``model`` to ``version``. ``expected_holder``: the holder the operator saw (None: any);
+    ``override_gate``: admin only, with a reason, lets a version that fails the gate through."""
 
-    namespace: str
-    name: str
-    from_version: str
-    to_version: str
-    method: str  # "patch", "rollback" or "none"
-    to_revision: int | None = None
-    resource_version: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    @property
-    def description(self) -> str:
-        if self.method == "rollback":
-            return f"{self.key}: rolled back to revision {self.to_revision} (model version {self.to_version})"
-        if self.method == "patch":
-            return f"{self.key}: model version {self.from_version or '-'} -> {self.to_version}"
-        return f"{self.key}: already serves model version {self.to_version}"
+    actor: Actor
+    model: str
+    version: int | str
+    reason: str
+    alias: str = DEFAULT_ALIAS
+    override_gate: bool = False
+    expected_holder: int | None = None
 
 
 @dataclass(frozen=True)
-class ModelActionResult:
+class ModelRollbackRequest:
+    """Move ``alias`` of ``model`` back to the version that held it before its current holder."""
+
+    actor: Actor
+    model: str
+    reason: str
+    alias: str = DEFAULT_ALIAS
+    expected_holder: int | None = None
+
+
+@dataclass(frozen=True)
+class PromotionCheck:
+    """Everything the confirmation dialog shows before a promotion; nothing is changed by making it."""
+
+    model: RegisteredModel
+    candidate: ModelVersion
+    alias: str
+    current_holder: int | None
+    gate: GateResult
+
+
+@dataclass(frozen=True)
+class ModelActionResponse:
     """The outcome of a promotion or a model rollback."""
 
     action: str
@@ -98,303 +120,179 @@ class ModelActionResult:
         return tuple((c.namespace, c.name) for c in self.deployments if c.method != "none")
 
 
-@dataclass
-class _Planned:
-    deployment: DeploymentInfo
-    change: DeploymentChange
-    operations: list[dict[str, Any]] = field(default_factory=list)
+def _parse_version(version: int | str) -> int | None:
+    try:
+        number = int(str(version).strip())
+    except ValueError:
+        return None
+    return number if number >= 1 else None
 
 
-# ---------------------------------------------------------------------------------------------- reads
-
-
-def following_deployments(
-    cluster: KubernetesCluster | None, actor: Actor, *, model: str, alias: str
-) -> tuple[DeploymentInfo, ...]:
-    """The Deployments of the allowed namespaces that follow ``alias`` of ``model`` (one list call)."""
-    require(actor, Permission.READ)
-    if cluster is None:
-        return ()
-    return tuple(deployment_from(obj) for obj in _following_objects(cluster, model=model, alias=alias))
-
-
-def _following_objects(cluster: KubernetesCluster, *, model: str, alias: str) -> list[dict[str, Any]]:
-    found = [
-        obj for obj in cluster.list_deployments()
-        if (obj["metadata"].get("labels") or {}).get(MODEL_LABEL) == model
-        and (obj["metadata"].get("annotations") or {}).get(ALIAS_ANNOTATION) == alias
-    ]
-    return sorted(found, key=lambda obj: (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
-
-
-def rollback_target(registry: models.MlflowPort, *, model: str, alias: str = DEFAULT_ALIAS) -> tuple[int, int]:
-    """(current holder, previous holder) of ``alias``: where a model rollback moves it, from the alias history.
-
-    The previous holder is the one the current holder took the alias over from at its last promotion (undo
-    records are skipped, so a rollback after an undone promotion still goes one step back).
-    """
-    problems = alias_name_problems(alias)
-    if problems:
-        raise InvalidInput(f"{alias!r} is not a valid alias name.", problems=problems)
-    overview = models.model_overview(registry, model=model)
-    current = overview.model.aliases.get(alias)
+def _previous_holder(model: RegisteredModel, alias: str) -> tuple[int, int]:
+    current = model.aliases.get(alias)
     if current is None:
-        raise NotFound(f"No version of {model!r} holds alias {alias!r}: there is nothing to roll back.")
-    history = next((h for h in models.promotion_history(registry, model=model) if h.alias == alias), None)
-    records = history.records if history else ()
-    for record in reversed(records):
-        if record.version == current and record.action != "undo":
+        raise NotFound(f"No version of {model.name!r} holds alias {alias!r}: there is nothing to roll back.")
+    for record in reversed(alias_history(model, alias).records):
+        if record.version == current and record.action not in _BACKWARD_ACTIONS:
             if record.previous_version is None:
                 break
             return current, record.previous_version
-    raise NotFound(
-        f"The history of alias {alias!r} of {model!r} names no earlier holder of it than version {current}: "
-        "there is no version to roll back to."
-    )
+    raise NotFound(f"The history of alias {alias!r} of {model.name!r} names no earlier holder of it than version "
+                   f"{current}: there is no version to roll back to.")
 
 
-# ---------------------------------------------------------------------------------------------- helpers
+def _changed_since_loaded(model: str, alias: str, holder: int | None, expected: int | None) -> Conflict:
+    now_held = "nobody" if holder is None else f"version {holder}"
+    return Conflict(f"Alias {alias!r} of {model!r} changed since you loaded it (now held by {now_held}, you saw "
+                    f"version {expected}) - reload.")
 
 
-def _state(holder: int | None, alias: str, deployments: list[DeploymentInfo]) -> dict[str, Any]:
-    return {
-        "alias": alias,
-        "holder": holder,
-        "deployments": {
-            d.key: {
-                "resourceVersion": d.resource_version,
-                "revision": d.annotations.get(REVISION, ""),
-                "modelVersion": d.model_version,
-                "changeCause": d.change_cause,
-            }
-            for d in deployments
-        },
-    }
+class Promotions:
+    """The promotion use cases over one registry, one cluster (None: Kubernetes not connected), the audit store
+    and a clock."""
 
+    def __init__(self, *, registry: ModelRegistry, cluster: KubernetesCluster | None, audit: AuditStore,
+                 clock: Clock = utc_now) -> None:
+        self.registry = registry
+        self.cluster = cluster
+        self.audit = audit
+        self.clock = clock
 
-def _check_deployment(deployment: DeploymentInfo) -> None:
-    if deployment.paused:
-        raise Conflict(f"{deployment.key} follows this alias but is paused: resume it first, so that the model "
-                       "it serves changes with the alias.")
+    # --- reads ------------------------------------------------------------------------------------------
 
+    def check(self, actor: Actor, *, model: str, version: int | str, alias: str) -> PromotionCheck:
+        """Validate a promotion and evaluate its gate without changing anything.
 
-def _patch_plan(deployment: DeploymentInfo, *, model: str, version: int, cause: str) -> _Planned:
-    try:
-        operations = model_version_patch(deployment, model=model, version=version, cause=cause)
-    except ValueError as err:
-        raise InvalidInput(f"{deployment.key} follows the alias but cannot be updated: {err}.") from err
-    change = DeploymentChange(deployment.namespace, deployment.name, deployment.model_version, str(version), "patch",
-                              resource_version=deployment.resource_version)
-    return _Planned(deployment, change, operations)
+        Raises InvalidInput (bad alias or version number), NotFound (model or version), Conflict (version not
+        ready, archived, or already holding the alias).
+        """
+        require(actor, Permission.READ)
+        problems = list(alias_name_problems(alias))
+        number = _parse_version(version)
+        if number is None:
+            problems.append(f"{version!r} is not a version number (1, 2, ...)")
+        if problems or number is None:
+            raise InvalidInput("The promotion request is not valid.", problems=problems)
+        registered = get_model(self.registry, model)
+        candidate = get_version(self.registry, model, number)
+        if not candidate.is_ready:
+            raise Conflict(f"Version {number} of {model!r} is {candidate.status}, not READY; it cannot be promoted "
+                           "yet.")
+        if candidate.is_archived:
+            raise Conflict(f"Version {number} of {model!r} is archived; archived versions cannot be promoted.")
+        holder = registered.aliases.get(alias)
+        if holder == number:
+            raise Conflict(f"Version {number} of {model!r} already holds alias {alias!r}.")
+        return PromotionCheck(registered, candidate, alias, holder, self._gate(registered, candidate, holder))
 
+    def _gate(self, model: RegisteredModel, candidate: ModelVersion, holder: int | None) -> GateResult:
+        policy, policy_problems = gate_policy(model)
+        candidate_metric = source_metric(self.registry, candidate, policy.key_metric)
+        if policy_problems:
+            return GateResult(passed=False, policy=policy, candidate_value=candidate_metric, holder_value=None,
+                              gain=None, explanation="the model's gate tags are malformed: " + "; ".join(policy_problems))
+        holder_metric = None
+        if holder is not None:
+            try:
+                holder_metric = source_metric(self.registry, self.registry.get_model_version(model.name, holder),
+                                              policy.key_metric)
+            except NotFound:
+                holder_metric = None
+        return evaluate_gate(candidate_metric, holder_metric, policy, holder_exists=holder is not None)
 
-def _unchanged(deployment: DeploymentInfo) -> _Planned:
-    return _Planned(deployment, DeploymentChange(deployment.namespace, deployment.name, deployment.model_version,
-                                                 deployment.model_version, "none",
-                                                 resource_version=deployment.resource_version))
+    def rollback_target(self, actor: Actor, *, model: str, alias: str = DEFAULT_ALIAS) -> tuple[int, int]:
+        """(current holder, previous holder) of ``alias``: where a model rollback moves it, from the alias history.
 
+        The previous holder is the one the current holder took the alias over from at its last promotion (records
+        that moved the alias back are skipped, so a second rollback goes one step further back).
+        """
+        require(actor, Permission.READ)
+        problems = alias_name_problems(alias)
+        if problems:
+            raise InvalidInput(f"{alias!r} is not a valid alias name.", problems=problems)
+        return _previous_holder(get_model(self.registry, model), alias)
 
-def _apply_plans(
-    cluster: KubernetesCluster, plans: list[_Planned]
-) -> tuple[list[DeploymentChange], list[tuple[_Planned, DeploymentInfo]], ConsoleError | None]:
-    """Send the patches in order; stop at the first failure and return it with what was patched so far."""
-    done: list[DeploymentChange] = []
-    patched: list[tuple[_Planned, DeploymentInfo]] = []
-    for plan in plans:
-        if not plan.operations:
-            done.append(plan.change)
-            continue
+    def following_deployments(self, actor: Actor, *, model: str, alias: str) -> tuple[DeploymentInfo, ...]:
+        """The Deployments of the allowed namespaces that follow ``alias`` of ``model`` (one list call)."""
+        require(actor, Permission.READ)
+        if self.cluster is None:
+            return ()
+        return tuple(followers.following(self.cluster, model=model, alias=alias))
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    def promote(self, request: PromoteRequest) -> ModelActionResponse:
+        """Move the alias to the version after the gate, and update the Deployments that follow it.
+
+        Raises PromotionGateFailed when the gate fails without override (an operator asking for one is denied);
+        PromotionUndone when the Kubernetes step failed and everything was put back.
+        """
+        actor, model, alias = request.actor, request.model, request.alias
+        permission = Permission.OVERRIDE_GATE if request.override_gate else Permission.PROMOTE_MODEL
+        parameters = {"model": model, "version": str(request.version), "alias": alias,
+                      "overrideGate": request.override_gate}
+        with audited_action(self.audit, actor, permission, action="promote", target=f"{model}@{alias}",
+                            reason=request.reason, parameters=parameters, clock=self.clock) as record:
+            check = self.check(actor, model=model, version=request.version, alias=alias)
+            if request.expected_holder is not None and check.current_holder != request.expected_holder:
+                raise _changed_since_loaded(model, alias, check.current_holder, request.expected_holder)
+            if not check.gate.passed and not request.override_gate:
+                raise PromotionGateFailed(f"Version {check.candidate.version} of {model!r} does not pass the "
+                                          f"promotion gate for {alias!r}.", gate=check.gate)
+            number = check.candidate.version
+            overridden = request.override_gate and not check.gate.passed
+            cause = change_cause(actor.username, "promote", request.reason)
+            plans = [followers.plan_serving(d, model=model, version=number, cause=cause)
+                     for d in self._followers(model, alias)]
+            record.parameters["gate"] = check.gate.summary
+            move = promotion_move(check.model, check.candidate, alias=alias, holder=check.current_holder,
+                                  gate=check.gate, overridden=overridden, actor=actor.username,
+                                  reason=request.reason.strip(), at=self.clock())
+            changes = self._move_and_roll_out(record, move, plans, actor=actor, action="promote")
+            if overridden:
+                record.note = f"gate overridden: {check.gate.explanation}"
+            rolling = [c.key for c in changes if c.method != "none"]
+            message = (f"Version {number} of {model} now holds {alias!r}"
+                       + (f" (was version {check.current_holder})" if check.current_holder is not None else "")
+                       + (f"; rolling out to {', '.join(rolling)}" if rolling else ""))
+            return self._response("promote", move, changes, message, gate=check.gate, overridden=overridden)
+
+    def roll_back(self, request: ModelRollbackRequest) -> ModelActionResponse:
+        """Move the alias back to its previous holder and roll each following Deployment back to the newest
+        revision that served that version (or patch its template when no revision did), as one action.
+
+        No gate: going back is the safe direction. Raises PromotionUndone when the Kubernetes step failed and
+        everything was put back.
+        """
+        actor, model, alias = request.actor, request.model, request.alias
+        with audited_action(self.audit, actor, Permission.PROMOTE_MODEL, action="model-rollback",
+                            target=f"{model}@{alias}", reason=request.reason,
+                            parameters={"model": model, "alias": alias}, clock=self.clock) as record:
+            problems = alias_name_problems(alias)
+            if problems:
+                raise InvalidInput(f"{alias!r} is not a valid alias name.", problems=problems)
+            registered = get_model(self.registry, model)
+            current, target = _previous_holder(registered, alias)
+            if request.expected_holder is not None and current != request.expected_holder:
+                raise _changed_since_loaded(model, alias, current, request.expected_holder)
+            self._check_rollback_target(model, alias, target)
+            record.parameters.update(fromVersion=current, toVersion=target)
+            cause = change_cause(actor.username, "model-rollback", request.reason)
+            plans = [followers.plan_return(self.cluster, d, model=model, version=target, cause=cause)  # type: ignore[arg-type]
+                     for d in self._followers(model, alias)]
+            move = rollback_move(registered, alias=alias, current=current, target=target,
+                                 actor=actor.username, reason=request.reason.strip(), at=self.clock())
+            changes = self._move_and_roll_out(record, move, plans, actor=actor, action="model-rollback")
+            described = "; ".join(c.description for c in changes)
+            message = (f"Alias {alias!r} of {model} is back on version {target} (was version {current})"
+                       + (f"; {described}" if described else ""))
+            return self._response("model-rollback", move, changes, message)
+
+    # --- the shared steps -------------------------------------------------------------------------------
+
+    def _check_rollback_target(self, model: str, alias: str, target: int) -> None:
         try:
-            result = _patch_on_current_version(cluster, plan)
-        except ConsoleError as err:
-            return done, patched, err
-        patched.append((plan, result))
-        done.append(DeploymentChange(plan.change.namespace, plan.change.name, plan.change.from_version,
-                                     plan.change.to_version, plan.change.method, plan.change.to_revision,
-                                     result.resource_version))
-    return done, patched, None
-
-
-def _patch_on_current_version(cluster: KubernetesCluster, plan: _Planned, *, attempts: int = 3) -> DeploymentInfo:
-    """Send a planned patch; if only the Deployment's status moved on meanwhile (a rollout in progress bumps the
-    resourceVersion without changing what the plan was built from), send it again on the new resourceVersion.
-
-    Nobody saw the Deployment's resourceVersion here but this action itself, so a status update is no reason to
-    give up; a change of template, labels or annotations is, and stays a Conflict.
-    """
-    operations = plan.operations
-    for attempt in range(attempts):
-        try:
-            return deployment_from(cluster.patch_deployment(plan.deployment.namespace, plan.deployment.name,
-                                                            operations))
-        except Conflict:
-            current = deployment_from(cluster.get_deployment(plan.deployment.namespace, plan.deployment.name))
-            unchanged = (
-                current.generation == plan.deployment.generation
-                and current.annotations == plan.deployment.annotations
-                and current.labels == plan.deployment.labels
-            )
-            if attempt == attempts - 1 or not unchanged:
-                raise
-            operations = [{**operations[0], "value": current.resource_version}, *operations[1:]]
-    raise AssertionError("unreachable")
-
-
-def _restore(cluster: KubernetesCluster, patched: list[tuple[_Planned, DeploymentInfo]], cause: str) -> list[str]:
-    """Give every patched Deployment its earlier template back (newest patch first); notes of what happened."""
-    notes = []
-    for plan, after in reversed(patched):
-        before = plan.deployment
-        try:
-            now = deployment_from(cluster.get_deployment(before.namespace, before.name))
-            if not templates_match(now.template, after.template):
-                notes.append(f"{before.key} NOT restored: changed by someone else since the patch")
-                continue
-            cluster.patch_deployment(before.namespace, before.name,
-                                     restore_template_patch(now, before.template, cause))
-            notes.append(f"{before.key} rolled back to its template of revision "
-                         f"{before.annotations.get(REVISION, '?')} (model version {before.model_version or '-'})")
-        except ConsoleError as err:
-            notes.append(f"{before.key} NOT restored: {err.message}")
-    return notes
-
-
-def _failed_after_alias_move(
-    err: ConsoleError, *, undo_notes: list[str], alias_note: str, record: ActionRecord
-) -> PromotionUndone:
-    """The error to raise once everything was put back; the audit record says what was undone."""
-    notes = undo_notes + [alias_note]
-    record.note = "undone: " + "; ".join(notes)
-    return PromotionUndone(f"The Kubernetes step failed, so the action was undone: {err.message}",
-                           problems=(*err.problems, *notes))
-
-
-# ---------------------------------------------------------------------------------------------- actions
-
-
-def promote_model(
-    *,
-    registry: models.MlflowPort,
-    cluster: KubernetesCluster | None,
-    audit: AuditStore,
-    actor: Actor,
-    model: str,
-    version: int | str,
-    alias: str = DEFAULT_ALIAS,
-    reason: str,
-    override_gate: bool = False,
-    expected_holder: int | None = None,
-    clock: Clock = utc_now,
-) -> ModelActionResult:
-    """Move ``alias`` of ``model`` to ``version`` after the gate, and update the Deployments that follow it.
-
-    ``override_gate`` needs the admin role (an operator asking for it is denied) and a reason; it lets a
-    version that fails the gate through. ``expected_holder`` is the holder the operator saw (Conflict if it
-    moved since). ``cluster`` None means Kubernetes is not configured: only the registry changes.
-    Raises PromotionGateFailed when the gate fails without override; PromotionUndone when the Kubernetes
-    step failed and everything was put back.
-    """
-    permission = Permission.OVERRIDE_GATE if override_gate else Permission.PROMOTE_MODEL
-    parameters = {"model": model, "version": str(version), "alias": alias, "overrideGate": override_gate}
-    with audited_action(audit, actor, permission, action="promote", target=f"{model}@{alias}", reason=reason,
-                        parameters=parameters, clock=clock) as record:
-        check = models.check_promotion(registry, model=model, version=version, alias=alias)
-        if expected_holder is not None and check.current_holder != expected_holder:
-            held = "nobody" if check.current_holder is None else f"version {check.current_holder}"
-            raise Conflict(f"Alias {alias!r} of {model!r} changed since you loaded it (now held by {held}, you saw "
-                           f"version {expected_holder}) - reload.")
-        if not check.gate.passed and not override_gate:
-            raise models.PromotionGateFailed(
-                f"Version {check.candidate.version} of {model!r} does not pass the promotion gate for {alias!r}.",
-                gate=check.gate,
-            )
-        number = check.candidate.version
-        cause = change_cause(actor.username, "promote", reason.strip())
-        following = [deployment_from(obj) for obj in _following_objects(cluster, model=model, alias=alias)] \
-            if cluster is not None else []
-        plans = []
-        for deployment in following:
-            _check_deployment(deployment)
-            plans.append(_unchanged(deployment) if deployment.model_version == str(number)
-                         else _patch_plan(deployment, model=model, version=number, cause=cause))
-        record.before = _state(check.current_holder, alias, following)
-        record.parameters["gate"] = check.gate.summary
-
-        promotion = models.promote(registry, model=model, version=number, alias=alias, reason=reason,
-                                   actor_name=actor.username, now=to_utc(clock()), override_gate=override_gate,
-                                   expected_holder=check.current_holder)
-        changes: list[DeploymentChange] = []
-        if cluster is not None:
-            changes, patched, error = _apply_plans(cluster, plans)
-            if error is not None:
-                undo_reason = f"automatic undo: the Kubernetes step of the promotion failed: {error.message}"
-                undo_notes = _restore(cluster, patched, change_cause(actor.username, "undo promote", undo_reason))
-                try:
-                    models.undo_promotion(registry, promotion=promotion, reason=undo_reason,
-                                          actor_name=actor.username, now=to_utc(clock()))
-                    held = "nobody" if check.current_holder is None else f"version {check.current_holder}"
-                    alias_note = f"alias {alias!r} back on {held}"
-                except ConsoleError as undo_error:
-                    alias_note = f"alias {alias!r} NOT moved back (still on version {number}): {undo_error.message}"
-                raise _failed_after_alias_move(error, undo_notes=undo_notes, alias_note=alias_note,
-                                               record=record) from error
-        record.after = _state(number, alias, following)
-        record.after["deployments"] = {
-            c.key: {"resourceVersion": c.resource_version, "modelVersion": c.to_version} for c in changes
-        }
-        if promotion.overridden:
-            record.note = f"gate overridden: {check.gate.explanation}"
-        if cluster is None:
-            record.note = "; ".join(part for part in (record.note, "Kubernetes not connected: no deployment updated")
-                                    if part)
-        rolling = [c.key for c in changes if c.method != "none"]
-        message = (f"Version {number} of {model} now holds {alias!r}"
-                   + (f" (was version {check.current_holder})" if check.current_holder is not None else "")
-                   + (f"; rolling out to {', '.join(rolling)}" if rolling else "")
-                   + ("" if cluster is not None else "; Kubernetes is not connected, no deployment was updated")
-                   + ".")
-        return ModelActionResult("promote", model, alias, number, check.current_holder, tuple(changes), message,
-                                 gate=check.gate, overridden=promotion.overridden,
-                                 kubernetes_connected=cluster is not None)
-
-
-def _move_result(model: str, alias: str, *, to_version: int, from_version: int) -> models.PromotionResult:
-    """A promotion record to hand ``undo_promotion``: it moves the alias from ``to_version`` back to
-    ``from_version`` and leaves version tags alone (the rollback records itself in the alias history)."""
-    placeholder = GateResult(True, "model rollback (no gate)", GatePolicy(), None, None, None)
-    record = PromotionRecord(model=model, alias=alias, version=to_version, previous_version=from_version,
-                             at=to_utc(utc_now()), actor="", reason="", action="undo")
-    return models.PromotionResult(model=model, alias=alias, version=to_version, previous_version=from_version,
-                                  gate=placeholder, overridden=False, record=record, replaced_version_tags={})
-
-
-def rollback_model(
-    *,
-    registry: models.MlflowPort,
-    cluster: KubernetesCluster | None,
-    audit: AuditStore,
-    actor: Actor,
-    model: str,
-    alias: str = DEFAULT_ALIAS,
-    reason: str,
-    expected_holder: int | None = None,
-    clock: Clock = utc_now,
-) -> ModelActionResult:
-    """Move ``alias`` back to its previous holder and roll each following Deployment back to the newest
-    revision that served that version (or patch its template when no revision did), as one action.
-
-    No gate: going back is the safe direction. Raises PromotionUndone when the Kubernetes step failed and
-    everything was put back.
-    """
-    parameters = {"model": model, "alias": alias}
-    with audited_action(audit, actor, Permission.PROMOTE_MODEL, action="model-rollback", target=f"{model}@{alias}",
-                        reason=reason, parameters=parameters, clock=clock) as record:
-        current, target = rollback_target(registry, model=model, alias=alias)
-        if expected_holder is not None and current != expected_holder:
-            raise Conflict(f"Alias {alias!r} of {model!r} changed since you loaded it (now version {current}, you "
-                           f"saw version {expected_holder}) - reload.")
-        try:
-            version = registry.get_model_version(model, target)
+            version = self.registry.get_model_version(model, target)
         except NotFound as err:
             raise NotFound(f"Version {target} of {model!r}, the previous holder of {alias!r}, no longer exists "
                            "(deleted); roll back by promoting another version instead.") from err
@@ -403,59 +301,56 @@ def rollback_model(
                            "archived versions cannot hold an alias.")
         if not version.is_ready:
             raise Conflict(f"Version {target} of {model!r} is {version.status}, not READY.")
-        record.parameters.update(fromVersion=current, toVersion=target)
-        cause = change_cause(actor.username, "model-rollback", reason.strip())
-        objects = _following_objects(cluster, model=model, alias=alias) if cluster is not None else []
-        plans: list[_Planned] = []
-        following: list[DeploymentInfo] = []
-        for obj in objects:
-            replica_sets = cluster.list_namespaced_replica_sets(  # type: ignore[union-attr]
-                obj["metadata"]["namespace"], label_selector=_selector(obj))
-            [(deployment, revisions, _)] = group_by_deployment([obj], replica_sets, [])
-            following.append(deployment)
-            _check_deployment(deployment)
-            serving = newest_revision_serving(revisions, target)
-            if serving is not None and serving.is_current:
-                plans.append(_unchanged(deployment))
-            elif serving is not None:
-                change = DeploymentChange(deployment.namespace, deployment.name, deployment.model_version,
-                                          str(target), "rollback", to_revision=serving.number,
-                                          resource_version=deployment.resource_version)
-                plans.append(_Planned(deployment, change, rollback_patch(deployment, serving, cause)))
-            else:
-                plans.append(_patch_plan(deployment, model=model, version=target, cause=cause))
-        record.before = _state(current, alias, following)
 
-        models.undo_promotion(registry, promotion=_move_result(model, alias, to_version=current, from_version=target),
-                              reason=reason, actor_name=actor.username, now=to_utc(clock()))
+    def _followers(self, model: str, alias: str) -> list[DeploymentInfo]:
+        return [] if self.cluster is None else followers.following(self.cluster, model=model, alias=alias)
+
+    def _move_and_roll_out(self, record: ActionRecord, move: AliasMove, plans: list[FollowerPlan], *, actor: Actor,
+                           action: str) -> list[DeploymentChange]:
+        """Steps 4 and 5: the alias move, then the followers; on a Kubernetes failure, both undone."""
+        following = [plan.deployment for plan in plans]
+        record.before = followers.audit_state(move.from_version, move.alias, following)
+        apply_move(self.registry, move)
         changes: list[DeploymentChange] = []
-        if cluster is not None:
-            changes, patched, error = _apply_plans(cluster, plans)
-            if error is not None:
-                undo_reason = f"automatic undo: the Kubernetes step of the model rollback failed: {error.message}"
-                undo_notes = _restore(cluster, patched, change_cause(actor.username, "undo model-rollback",
-                                                                     undo_reason))
-                try:
-                    models.undo_promotion(registry,
-                                          promotion=_move_result(model, alias, to_version=target, from_version=current),
-                                          reason=undo_reason, actor_name=actor.username, now=to_utc(clock()))
-                    alias_note = f"alias {alias!r} back on version {current}"
-                except ConsoleError as undo_error:
-                    alias_note = f"alias {alias!r} NOT moved back (still on version {target}): {undo_error.message}"
-                raise _failed_after_alias_move(error, undo_notes=undo_notes, alias_note=alias_note,
-                                               record=record) from error
-        record.after = _state(target, alias, following)
+        if self.cluster is not None:
+            outcome = followers.roll_out(self.cluster, plans)
+            if outcome.error is not None:
+                raise self._undo(record, move, outcome, actor=actor, action=action)
+            changes = outcome.changes
+        record.after = followers.audit_state(move.to_version, move.alias, following)
         record.after["deployments"] = {
             c.key: {"resourceVersion": c.resource_version, "modelVersion": c.to_version,
                     **({"toRevision": c.to_revision} if c.to_revision is not None else {})}
             for c in changes
         }
-        if cluster is None:
-            record.note = "Kubernetes not connected: no deployment updated"
-        described = "; ".join(c.description for c in changes)
-        message = (f"Alias {alias!r} of {model} is back on version {target} (was version {current})"
-                   + (f"; {described}" if described else "")
-                   + ("" if cluster is not None else "; Kubernetes is not connected, no deployment was updated")
-                   + ".")
-        return ModelActionResult("model-rollback", model, alias, target, current, tuple(changes), message,
-                                 kubernetes_connected=cluster is not None)
+        if self.cluster is None:
+            record.note = "; ".join(part for part in (record.note, "Kubernetes not connected: no deployment updated")
+                                    if part)
+        return changes
+
+    def _undo(self, record: ActionRecord, move: AliasMove, outcome: followers.RolloutOutcome, *, actor: Actor,
+              action: str) -> PromotionUndone:
+        error = outcome.error
+        assert error is not None and self.cluster is not None
+        noun = {"promote": "promotion", "model-rollback": "model rollback"}[action]
+        reason = f"automatic undo: the Kubernetes step of the {noun} failed: {error.message}"
+        notes = followers.restore(self.cluster, outcome.patched, change_cause(actor.username, f"undo {action}", reason))
+        try:
+            undo_move(self.registry, move, actor=actor.username, reason=reason, at=self.clock())
+            back = "nobody" if move.from_version is None else f"version {move.from_version}"
+            notes.append(f"alias {move.alias!r} back on {back}")
+        except ConsoleError as undo_error:
+            notes.append(f"alias {move.alias!r} NOT moved back (still on {move.holder_text}): {undo_error.message}")
+        record.note = "undone: " + "; ".join(notes)
+        return PromotionUndone(f"The Kubernetes step failed, so the action was undone: {error.message}",
+                               problems=(*error.problems, *notes))
+
+    def _response(self, action: str, move: AliasMove, changes: list[DeploymentChange], message: str, *,
+                  gate: GateResult | None = None, overridden: bool = False) -> ModelActionResponse:
+        connected = self.cluster is not None
+        if not connected:
+            message += "; Kubernetes is not connected, no deployment was updated"
+        assert move.to_version is not None
+        return ModelActionResponse(action, move.model.name, move.alias, move.to_version, move.from_version,
+                                   tuple(changes), message + ".", gate=gate, overridden=overridden,
+                                   kubernetes_connected=connected)

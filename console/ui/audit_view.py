@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
+from console.domain.access import Actor, Permission
 from console.domain.audit import AuditFilter, AuditRecord, Outcome
+from console.services.audit import export_audit_csv
+from console.services.context import ConsoleContext
 
 ANY = "(any)"
 
@@ -47,6 +50,7 @@ def _day_range(days: object) -> tuple[datetime | None, datetime | None]:
 
 
 def records_frame(records: list[AuditRecord]) -> pd.DataFrame:
+    """The records as the Audit page's table (newest first, as given)."""
     return pd.DataFrame(
         [
             {
@@ -63,4 +67,17 @@ def records_frame(records: list[AuditRecord]) -> pd.DataFrame:
             for record in records
         ],
         columns=["time (UTC)", "user", "role", "action", "target", "outcome", "reason", "parameters", "error"],
+    )
+
+
+def download_button(context: ConsoleContext, actor: Actor, audit_filter: AuditFilter) -> None:
+    """The CSV export of what the filter shows, for admins (the service checks the role again)."""
+    if not actor.can(Permission.EXPORT_AUDIT):
+        return
+    st.download_button(
+        "Download CSV",
+        data=lambda: export_audit_csv(context.audit, actor, audit_filter),
+        file_name="audit.csv",
+        mime="text/csv",
+        icon=":material/download:",
     )

@@ -1,4 +1,8 @@
-"""The process-wide console context and the signed-in actor, as Streamlit pages get them."""
+"""The UI's composition root: one console context per process, and the signed-in actor of the session.
+
+Every page and dialog gets its backends, settings, audit store and clock from ``get_context()``; nothing else
+in ``console.ui`` builds or caches an adapter.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ import streamlit as st
 
 from console.domain.access import Actor
 from console.services.context import ConsoleContext, build_context
-
-ACTOR_KEY = "console_actor"
+from console.ui import session
 
 
 @st.cache_resource(show_spinner=False)
 def get_context() -> ConsoleContext:
-    """Settings, credentials and the audit store, built once per process (never mutated)."""
-    context = build_context()
+    """Settings, credentials, the audit store and the backends (connected on first use), built once per process."""
+    context = build_context(on_connect=keep_out_of_collections)
     keep_out_of_collections()
     return context
 
@@ -35,7 +38,8 @@ def keep_out_of_collections() -> None:
 def current_actor() -> Actor:
     """The signed-in user. The entry script guarantees one before it registers any page; a page reached
     another way (Streamlit's ``pages/`` mode, before the first sign-in of the process) goes to the sign-in."""
-    actor = st.session_state.get(ACTOR_KEY)
-    if not isinstance(actor, Actor):
+    actor = session.signed_in_actor()
+    if actor is None:
         st.switch_page("app.py")
+    assert actor is not None
     return actor

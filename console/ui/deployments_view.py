@@ -1,4 +1,4 @@
-"""Deployments page helpers: tables, the action dialogs and the live rollout progress."""
+"""Deployments page helpers: the filters and tables, and the action dialogs."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import pandas as pd
 import streamlit as st
 
 from console.domain.access import Actor, Permission
+from console.domain.changes import MAX_REASON_CHARS
 from console.domain.workloads import Health
 from console.services import deployments as service
 from console.services.context import ConsoleContext
-from console.ui.backends import kubernetes_cluster
+from console.ui import readers, session
 from console.ui.errors import show_error, shown_errors
 
-WATCH_KEY = "deployments_watch"
-MESSAGE_KEY = "deployments_message"
-FAILED_KEY = "deployments_message_is_failure"
+PAGE = "deployments"
 HEALTH_ICONS = {Health.HEALTHY: "●", Health.PROGRESSING: "◐", Health.DEGRADED: "✖", Health.PAUSED: "❚❚"}
 
 
 def age(created_at: datetime | None, now: datetime) -> str:
+    """How long ago ``created_at`` was, as kubectl prints it (``5d``, ``3h``, ``12m``, ``40s``)."""
     if created_at is None:
         return "-"
     seconds = max(0, int((now - created_at).total_seconds()))
@@ -31,17 +31,31 @@ def age(created_at: datetime | None, now: datetime) -> str:
     return f"{seconds}s"
 
 
-@st.cache_resource(ttl=10, max_entries=4, show_spinner=False)
-def cached_rows(namespaces: tuple[str, ...], _actor: Actor) -> tuple[service.DeploymentRow, ...]:
-    """All deployments (three list calls), shared by every viewer for a few seconds; keyed by the allow-list.
+HEALTH_CHOICES = tuple(health.value for health in Health)
 
-    A resource cache, not a data cache: the rows are frozen and nobody changes them, so every session can be
-    handed the same objects instead of an unpickled copy of 200 deployments with their pods on each run.
-    """
-    return tuple(service.list_deployments(kubernetes_cluster(), _actor))
+
+def filtered(rows: tuple[service.DeploymentRow, ...], *, namespaces: list[str], healths: list[str],
+             text: str) -> list[service.DeploymentRow]:
+    """The rows that pass the page's filters (any namespace or health when none is chosen; text anywhere)."""
+    text = text.strip().lower()
+    return [
+        row for row in rows
+        if (not namespaces or row.deployment.namespace in namespaces)
+        and (not healths or row.deployment.health.value in healths)
+        and (not text or text in " ".join((row.deployment.key, *row.deployment.images, row.deployment.model,
+                                           row.deployment.change_cause)).lower())
+    ]
+
+
+def detail_caption(deployment: service.DeploymentInfo) -> str:
+    """The line under a deployment's name: health, model, alias, resourceVersion."""
+    return (f"{HEALTH_ICONS[deployment.health]} {deployment.health.value} {deployment.health_reason} · "
+            f"model {deployment.model or '-'} v{deployment.model_version or '-'} · follows alias "
+            f"{deployment.alias or '-'} · resourceVersion {deployment.resource_version}")
 
 
 def overview_frame(rows: list[service.DeploymentRow], now: datetime) -> pd.DataFrame:
+    """The overview table: one row per deployment."""
     return pd.DataFrame(
         [
             {
@@ -66,6 +80,7 @@ def overview_frame(rows: list[service.DeploymentRow], now: datetime) -> pd.DataF
 
 
 def revisions_frame(detail: service.DeploymentDetail, now: datetime) -> pd.DataFrame:
+    """The revision history table of one deployment, newest first."""
     return pd.DataFrame(
         [
             {
@@ -84,6 +99,7 @@ def revisions_frame(detail: service.DeploymentDetail, now: datetime) -> pd.DataF
 
 
 def pods_frame(detail: service.DeploymentDetail, now: datetime) -> pd.DataFrame:
+    """The pods table of one deployment."""
     return pd.DataFrame(
         [
             {
@@ -101,6 +117,7 @@ def pods_frame(detail: service.DeploymentDetail, now: datetime) -> pd.DataFrame:
 
 
 def events_frame(detail: service.DeploymentDetail, now: datetime) -> pd.DataFrame:
+    """The recent events of one deployment, newest first."""
     return pd.DataFrame(
         [
             {"last seen": age(e.last_seen, now), "type": e.type, "reason": e.reason, "object": e.involved,
@@ -112,10 +129,10 @@ def events_frame(detail: service.DeploymentDetail, now: datetime) -> pd.DataFram
 
 
 def _after_action(result: service.ActionResult) -> None:
-    cached_rows.clear()
-    st.session_state[MESSAGE_KEY] = result.message
+    readers.clear_after_change()
+    session.post_notice(PAGE, result.message)
     if result.changed:
-        st.session_state[WATCH_KEY] = (result.deployment.namespace, result.deployment.name)
+        session.watch_rollouts([(result.deployment.namespace, result.deployment.name)])
     st.rerun()
 
 
@@ -129,40 +146,43 @@ def _run_action(action: Callable[[str], service.ActionResult], reason: str) -> N
 
 
 def _reason_input(key: str) -> str:
-    return st.text_area("Reason (recorded with the action)", key=key, max_chars=1000)
+    return st.text_area("Reason (recorded with the action)", key=key, max_chars=MAX_REASON_CHARS)
 
 
 @st.dialog("Scale deployment")
 def scale_dialog(context: ConsoleContext, actor: Actor, deployment: service.DeploymentInfo) -> None:
+    """Confirm a scale with a replica count and a reason."""
     st.write(f"**{deployment.key}** has {deployment.desired} replicas.")
     replicas = st.number_input("Replicas", min_value=0, max_value=context.settings.max_replicas,
                                value=deployment.desired, step=1, key="scale_replicas")
     reason = _reason_input("scale_reason")
     if st.button("Scale", type="primary", key="scale_confirm"):
         _run_action(lambda why: service.scale(
-            kubernetes_cluster(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
+            context.kubernetes(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
             replicas=replicas, seen_resource_version=deployment.resource_version, reason=why,
             max_replicas=context.settings.max_replicas, clock=context.clock), reason)
 
 
 @st.dialog("Restart deployment")
 def restart_dialog(context: ConsoleContext, actor: Actor, deployment: service.DeploymentInfo) -> None:
+    """Confirm a rolling restart with a reason."""
     st.write(f"Every pod of **{deployment.key}** is replaced by a rolling update.")
     reason = _reason_input("restart_reason")
     if st.button("Restart", type="primary", key="restart_confirm"):
         _run_action(lambda why: service.restart(
-            kubernetes_cluster(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
+            context.kubernetes(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
             seen_resource_version=deployment.resource_version, reason=why, clock=context.clock), reason)
 
 
 @st.dialog("Pause or resume rollout")
 def pause_dialog(context: ConsoleContext, actor: Actor, deployment: service.DeploymentInfo) -> None:
+    """Confirm a pause or a resume with a reason."""
     verb = "Resume" if deployment.paused else "Pause"
     st.write(f"{verb} the rollout of **{deployment.key}**.")
     reason = _reason_input("pause_reason")
     if st.button(verb, type="primary", key="pause_confirm"):
         _run_action(lambda why: service.set_paused(
-            kubernetes_cluster(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
+            context.kubernetes(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
             paused=not deployment.paused, seen_resource_version=deployment.resource_version, reason=why,
             clock=context.clock), reason)
 
@@ -170,9 +190,10 @@ def pause_dialog(context: ConsoleContext, actor: Actor, deployment: service.Depl
 @st.dialog("Roll back deployment", width="large")
 def rollback_dialog(context: ConsoleContext, actor: Actor, deployment: service.DeploymentInfo,
                     revisions: tuple[int, ...]) -> None:
+    """Pick a revision, see what changes, confirm with a reason."""
     revision = st.selectbox("Revision", revisions, key="rollback_revision")
     with shown_errors():
-        plan = service.plan_rollback(kubernetes_cluster(), actor, namespace=deployment.namespace,
+        plan = service.plan_rollback(context.kubernetes(), actor, namespace=deployment.namespace,
                                      name=deployment.name, to_revision=revision)
         if deployment.paused:
             st.warning("This deployment is paused: resume it before rolling back.")
@@ -184,7 +205,7 @@ def rollback_dialog(context: ConsoleContext, actor: Actor, deployment: service.D
         reason = _reason_input("rollback_reason")
         if st.button("Roll back", type="primary", key="rollback_confirm"):
             _run_action(lambda why: service.rollback(
-                kubernetes_cluster(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
+                context.kubernetes(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
                 to_revision=revision, seen_resource_version=deployment.resource_version, reason=why,
                 clock=context.clock), reason)
 
@@ -204,22 +225,3 @@ def action_bar(context: ConsoleContext, actor: Actor, detail: service.Deployment
     if columns[3].button("Roll back", icon=":material/history:", key="action_rollback",
                          disabled=len(detail.revisions) < 2):
         rollback_dialog(context, actor, deployment, tuple(r.number for r in detail.revisions if not r.is_current))
-
-
-@st.fragment(run_every=1.5)
-def rollout_watch(actor: Actor) -> None:
-    """The live progress of the last action's rollout, until it completes or fails."""
-    watched = st.session_state.get(WATCH_KEY)
-    if not watched:
-        return
-    namespace, name = watched
-    with shown_errors():
-        progress = service.rollout_status(kubernetes_cluster(), actor, namespace, name)
-        st.progress(progress.fraction, text=f"{namespace}/{name}: {progress.message}")
-        if progress.done or progress.failed:
-            # Redraw the whole page once, so the table and detail show the finished state.
-            st.session_state.pop(WATCH_KEY, None)
-            st.session_state[MESSAGE_KEY] = f"{namespace}/{name}: {progress.message}"
-            st.session_state[FAILED_KEY] = progress.failed
-            cached_rows.clear()
-            st.rerun(scope="app")

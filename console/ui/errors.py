@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from console.errors import BackendUnavailable, ConsoleError, Forbidden, NotFound
+from console.ui import session
 
 log = logging.getLogger("console.ui")
 
@@ -42,6 +43,13 @@ def shown_errors() -> Iterator[None]:
     except Exception as err:  # noqa: BLE001 - a page must never show a traceback
         # st.rerun and st.stop raise BaseException subclasses, so they pass through untouched.
         show_error(err)
+
+
+def show_notice(page: str) -> None:
+    """The message the last action on ``page`` left for it (green, or red when it failed), shown once."""
+    notice = session.take_notice(page)
+    if notice is not None:
+        (st.error if notice.failed else st.success)(notice.message)
 
 
 def not_connected(backend: str) -> None:

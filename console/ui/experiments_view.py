@@ -1,62 +1,34 @@
-"""Experiments page helpers: cached reads, the runs table, page-token paging, run detail and comparison."""
+"""Experiments page helpers: the runs table, page-token paging, run detail."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from console.domain.mlflow_models import Experiment, RunPage, RunSummary
-from console.services import models as service
-from console.ui.backends import mlflow_registry
+from console.domain.mlflow_models import RunSummary
+from console.services.experiments import RunDetail
+from console.ui import session
 
-TOKENS_KEY = "experiments_page_tokens"
-QUERY_KEY = "experiments_query"
 PAGE_SIZES = (25, 100, 250, 1000)
-
-
-@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
-def cached_experiments(tracking_uri: str) -> tuple[Experiment, ...]:
-    return service.list_experiments(mlflow_registry())
-
-
-@st.cache_data(ttl=30, max_entries=64, show_spinner=False)
-def cached_runs_page(tracking_uri: str, experiment_id: str, filter_string: str, order_by: tuple[str, ...],
-                     page_size: int, page_token: str | None) -> RunPage:
-    """One server-side page; the token stack makes Next/Previous one request each (or none, when cached)."""
-    return service.runs_page(mlflow_registry(), experiment_ids=[experiment_id], filter_string=filter_string,
-                             order_by=order_by, max_results=page_size, page_token=page_token)
-
-
-@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
-def cached_run_detail(tracking_uri: str, run_id: str, ui_url: str | None) -> service.RunDetail:
-    return service.run_detail(mlflow_registry(), run_id=run_id, ui_base_url=ui_url)
-
-
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
-def cached_compare(tracking_uri: str, run_ids: tuple[str, ...], metric_keys: tuple[str, ...],
-                   experiment_id: str) -> service.CompareData:
-    return service.compare_runs(mlflow_registry(), run_ids=run_ids, metric_keys=metric_keys,
-                                experiment_ids=[experiment_id])
 
 
 def page_tokens(query: tuple[object, ...]) -> list[str | None]:
     """The stack of page tokens of the current query: [None] (first page) after the query changes."""
-    if st.session_state.get(QUERY_KEY) != query:
-        st.session_state[QUERY_KEY] = query
-        st.session_state[TOKENS_KEY] = [None]
-    return st.session_state[TOKENS_KEY]
+    return session.run_page_tokens(query)
 
 
 def next_page(token: str) -> None:
-    st.session_state[TOKENS_KEY].append(token)
+    """Button callback: the next page of the same query."""
+    session.push_run_page_token(token)
 
 
 def previous_page() -> None:
-    if len(st.session_state[TOKENS_KEY]) > 1:
-        st.session_state[TOKENS_KEY].pop()
+    """Button callback: the page before."""
+    session.pop_run_page_token()
 
 
 def column_choices(runs: tuple[RunSummary, ...]) -> tuple[list[str], list[str], list[str]]:
+    """The params, metrics and tags the runs of a page have (the column pickers' options)."""
     params = sorted({k for r in runs for k in r.params})
     metrics = sorted({k for r in runs for k in r.metrics})
     tags = sorted({k for r in runs for k in r.tags if not k.startswith("mlflow.")})
@@ -64,6 +36,7 @@ def column_choices(runs: tuple[RunSummary, ...]) -> tuple[list[str], list[str], 
 
 
 def runs_frame(runs: tuple[RunSummary, ...], params: list[str], metrics: list[str], tags: list[str]) -> pd.DataFrame:
+    """The runs table with the chosen param, metric and tag columns."""
     rows = []
     for run in runs:
         row: dict[str, object] = {
@@ -82,7 +55,8 @@ def runs_frame(runs: tuple[RunSummary, ...], params: list[str], metrics: list[st
     return pd.DataFrame(rows, columns=columns)
 
 
-def show_run_detail(detail: service.RunDetail) -> None:
+def show_run_detail(detail: RunDetail) -> None:
+    """One run's params, metrics, tags and artifacts, with its MLflow UI link."""
     run = detail.run
     st.subheader(run.run_name or run.run_id)
     st.caption(f"run {run.run_id} · {run.status} · started {run.start_time:%Y-%m-%d %H:%M:%S} UTC"

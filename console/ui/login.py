@@ -14,12 +14,11 @@ from console.domain.access import Actor
 from console.errors import ConsoleError
 from console.services import auth
 from console.services.context import ConsoleContext
-from console.ui.context import ACTOR_KEY
+from console.ui import session
 from console.ui.errors import show_error
 
-_SET_COOKIE_KEY = "console_set_login_cookie"
-_LOGIN_ERROR_KEY = "console_login_error"
 # The key streamlit-authenticator's cookie manager gives its "set" component; its value turns true once done.
+# This key, and "authentication_status", "username", "name", "roles" and "logout", are the library's own.
 _COOKIE_COMPONENT_KEY = "set"
 
 
@@ -37,7 +36,7 @@ def _authenticator(context: ConsoleContext) -> stauth.Authenticate:
 
 def _submit_login(context: ConsoleContext) -> None:
     """Form callback: runs before the script, so a successful login draws the console in the same run."""
-    st.session_state.pop(_LOGIN_ERROR_KEY, None)
+    session.set_login_error(None)
     try:
         actor = auth.login(
             context.credentials,
@@ -47,7 +46,7 @@ def _submit_login(context: ConsoleContext) -> None:
             clock=context.clock,
         )
     except ConsoleError as err:
-        st.session_state[_LOGIN_ERROR_KEY] = err
+        session.set_login_error(err)
         return
     st.session_state.update(
         authentication_status=True,
@@ -56,7 +55,7 @@ def _submit_login(context: ConsoleContext) -> None:
         roles=[actor.role.label],
         logout=False,
     )
-    st.session_state[_SET_COOKIE_KEY] = True
+    session.set_cookie_pending(True)
 
 
 def login_gate(context: ConsoleContext) -> tuple[Actor | None, stauth.Authenticate]:
@@ -69,15 +68,15 @@ def login_gate(context: ConsoleContext) -> tuple[Actor | None, stauth.Authentica
     username = st.session_state.get("username")
     actor = auth.actor_for(context.credentials, username) if st.session_state.get("authentication_status") else None
     if actor is None:
-        st.session_state.pop(ACTOR_KEY, None)
+        session.remember_actor(None)
         return None, authenticator
-    if st.session_state.get(_SET_COOKIE_KEY):
+    if session.cookie_pending():
         # The cookie is written by a browser component, which a rerun (the home page forwarding to the first
         # page) can drop before it ran; so it is asked for on every run until the component reports it done.
         authenticator.cookie_controller.set_cookie()
         if st.session_state.get(_COOKIE_COMPONENT_KEY):
-            del st.session_state[_SET_COOKIE_KEY]
-    st.session_state[ACTOR_KEY] = actor
+            session.set_cookie_pending(False)
+    session.remember_actor(actor)
     return actor, authenticator
 
 
@@ -91,7 +90,7 @@ def login_form(context: ConsoleContext) -> None:
             st.text_input("Username", key="login_username", autocomplete="username")
             st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
             st.form_submit_button("Sign in", type="primary", on_click=_submit_login, args=(context,))
-        error = st.session_state.get(_LOGIN_ERROR_KEY)
+        error = session.login_error()
         if error is not None:
             show_error(error)
         if context.settings.environment == "demo":
@@ -101,4 +100,4 @@ def login_form(context: ConsoleContext) -> None:
 def logout(authenticator: stauth.Authenticate) -> None:
     """End the session and delete the login cookie."""
     authenticator.logout(location="unrendered")
-    st.session_state.pop(ACTOR_KEY, None)
+    session.remember_actor(None)

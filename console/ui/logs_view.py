@@ -13,7 +13,6 @@ from typing import Any
 
 import streamlit as st
 
-from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor
 from console.domain.logs import (
     DEFAULT_TAIL_LINES,
@@ -23,22 +22,20 @@ from console.domain.logs import (
     LogFilter,
     LogLine,
     log_file_name,
-    parse_timestamp,
     render_lines,
-    rfc3339,
 )
+from console.domain.times import format_rfc3339, parse_rfc3339_or_none
 from console.domain.workloads import PodInfo
 from console.errors import Forbidden, InvalidInput
+from console.services.context import ConsoleContext
 from console.services.deployments import pods_of
 from console.services.logs import LogResult, deployment_names, read_logs
+from console.ui import session
 from console.ui.errors import show_error
 
 ALL_PODS = "All pods (merged)"
 ALL_LEVELS = "All levels"
 FOLLOW_SECONDS = 2.0
-BUFFER_KEY = "logs_buffer"
-REFRESH_KEY = "logs_refresh"
-QUERY_APPLIED_KEY = "logs_query_applied"
 SINCE_LABELS = {"all": "Everything kept", "5m": "Last 5 minutes", "15m": "Last 15 minutes", "1h": "Last hour",
                 "6h": "Last 6 hours", "24h": "Last 24 hours"}
 
@@ -62,6 +59,17 @@ class LogRequest:
         return log_file_name(deployment=self.deployment, pod=self.pod, container=self.container)
 
 
+@dataclass(frozen=True)
+class LogTarget:
+    """What the pickers chose: a deployment, one of its pods (None: all merged) and a container."""
+
+    namespace: str
+    deployment: str
+    pod: PodInfo | None
+    container: str | None
+    pods: tuple[PodInfo, ...]
+
+
 @dataclass
 class LogBuffer:
     request: LogRequest
@@ -78,49 +86,50 @@ class LogBuffer:
 
 def apply_query_params(namespaces: tuple[str, ...]) -> None:
     """Preselect from ``?namespace=..&deployment=..&pod=..&since=..`` once per session; bad values get a message."""
-    if st.session_state.get(QUERY_APPLIED_KEY):
+    if not session.take_log_link():
         return
-    st.session_state[QUERY_APPLIED_KEY] = True
     params = st.query_params
     namespace = params.get("namespace")
     if namespace:
         if namespace in namespaces:
-            st.session_state["logs_namespace"] = namespace
+            session.preset_widget("logs_namespace", namespace)
         else:
             show_error(Forbidden(f"Namespace {namespace!r} is not managed by this console "
                                  f"(allowed: {', '.join(namespaces)})."))
             return
     for name in ("deployment", "pod"):
         if params.get(name):
-            st.session_state[f"logs_query_{name}"] = params[name]
+            session.preset_widget(f"logs_query_{name}", params[name])
     since = params.get("since")
     if since:
         if since in SINCE_CHOICES:
-            st.session_state["logs_since"] = since
-        elif (moment := parse_timestamp(since.replace(" ", "+"))) is not None:
-            st.session_state["logs_since_time"] = moment
-            st.session_state["logs_since"] = _since_time_label(moment)
+            session.preset_widget("logs_since", since)
+        elif (moment := parse_rfc3339_or_none(since.replace(" ", "+"))) is not None:
+            session.preset_widget("logs_since_time", moment)
+            session.preset_widget("logs_since", _since_time_label(moment))
         else:
             show_error(InvalidInput(f"The link's time {since!r} is neither one of {', '.join(SINCE_CHOICES)} nor an "
                                     "RFC 3339 time such as 2024-05-01T10:00:00Z; showing everything kept."))
 
 
 def _since_time_label(moment: datetime) -> str:
-    return f"Since {rfc3339(moment)}"
+    return f"Since {format_rfc3339(moment, 'microseconds')}"
 
 
 def _select(column: Any, label: str, options: list[str], key: str, **kwargs: Any) -> str | None:
-    preset = st.session_state.pop(f"logs_query_{key.removeprefix('logs_')}", None)
+    preset_key = f"logs_query_{key.removeprefix('logs_')}"
+    preset = session.widget_value(preset_key)
+    session.forget_widget(preset_key)
     if preset in options:
-        st.session_state[key] = preset
-    elif st.session_state.get(key) not in options:
-        st.session_state.pop(key, None)  # a value from another namespace or deployment
+        session.preset_widget(key, preset)
+    elif session.widget_value(key) not in options:
+        session.forget_widget(key)  # a value from another namespace or deployment
     return column.selectbox(label, options, key=key, **kwargs)
 
 
-def pick_target(cluster: KubernetesCluster, actor: Actor, namespaces: tuple[str, ...]
-                ) -> tuple[str, str, PodInfo | None, str | None, list[PodInfo]] | None:
-    """Namespace, deployment, pod (None: all merged), container; None when the namespace has no deployment."""
+def pick_target(context: ConsoleContext, actor: Actor) -> LogTarget | None:
+    """The pickers; None when the namespace has no deployment."""
+    cluster, namespaces = context.kubernetes(), context.settings.namespaces
     columns = st.columns([2, 3, 4, 2])
     namespace = _select(columns[0], "Namespace", list(namespaces), "logs_namespace")
     assert namespace is not None
@@ -137,16 +146,24 @@ def pick_target(cluster: KubernetesCluster, actor: Actor, namespaces: tuple[str,
     pod = by_name.get(pod_name or "")
     containers = list((pod or (pods[0] if pods else None)).containers) if pods else []
     container = _select(columns[3], "Container", containers, "logs_container") if containers else None
-    return namespace, deployment, pod, container, pods
+    return LogTarget(namespace, deployment, pod, container, tuple(pods))
 
 
-def options_form(namespace: str, deployment: str, pod: PodInfo | None, container: str | None,
-                 ) -> tuple[LogRequest, bool, bool]:
-    """The read options and display toggles; InvalidInput for a bad filter. Returns (request, timestamps, follow)."""
+@dataclass(frozen=True)
+class LogOptions:
+    """The read options (the request) and the display toggles."""
+
+    request: LogRequest
+    timestamps: bool
+    follow: bool
+
+
+def options_form(target: LogTarget) -> LogOptions:
+    """The read options and display toggles; InvalidInput for a bad filter."""
     columns = st.columns([2, 2, 2, 2, 2])
     tail = columns[0].number_input("Lines (tail)", min_value=1, max_value=MAX_TAIL_LINES, value=DEFAULT_TAIL_LINES,
                                    step=100, key="logs_tail")
-    since_time = st.session_state.get("logs_since_time")
+    since_time = session.widget_value("logs_since_time")
     since_options = ([_since_time_label(since_time)] if since_time else []) + list(SINCE_CHOICES)
     since = columns[1].selectbox("Since", since_options, key="logs_since",
                                  format_func=lambda choice: SINCE_LABELS.get(choice, choice))
@@ -162,57 +179,59 @@ def options_form(namespace: str, deployment: str, pod: PodInfo | None, container
     level = filters[3].selectbox("Level (at least)", [ALL_LEVELS, *LEVELS], key="logs_level")
     paused = filters[4].toggle("Pause", key="logs_paused", disabled=not follow or previous)
     if filters[4].button("Reload", key="logs_reload", icon=":material/refresh:"):
-        st.session_state[REFRESH_KEY] = st.session_state.get(REFRESH_KEY, 0) + 1
+        session.request_log_refresh()
     log_filter = LogFilter.build(text, regex=regex, ignore_case=not match_case,
                                  min_level=None if level == ALL_LEVELS else level)
     from_time = since_time if since not in SINCE_CHOICES else None
     request = LogRequest(
-        namespace=namespace, deployment=deployment, pod=pod.name if pod else None, container=container,
+        namespace=target.namespace, deployment=target.deployment, pod=target.pod.name if target.pod else None,
+        container=target.container,
         tail_lines=int(tail), since_seconds=None if from_time else SINCE_CHOICES.get(since),
         since_time=from_time, previous=previous, log_filter=log_filter,
     )
-    return request, timestamps, follow and not paused and not previous
+    return LogOptions(request, timestamps, follow and not paused and not previous)
 
 
-def load(cluster: KubernetesCluster, actor: Actor, request: LogRequest,
-         pods: list[PodInfo] | None = None) -> LogBuffer:
+def load(context: ConsoleContext, actor: Actor, request: LogRequest,
+         pods: tuple[PodInfo, ...] | None = None) -> LogBuffer:
     """The buffer for this request: kept when only the display changed, read again otherwise.
 
     ``pods``: the deployment's pods the picker just listed, reused for a merged read instead of listing them again.
     """
-    refresh = st.session_state.get(REFRESH_KEY, 0)
-    buffer = st.session_state.get(BUFFER_KEY)
+    refresh = session.log_refresh_count()
+    buffer = session.log_buffer()
     if isinstance(buffer, LogBuffer) and buffer.request == request and buffer.refresh == refresh:
         buffer.fresh = False
         return buffer
-    st.session_state.pop(BUFFER_KEY, None)  # never show lines of an earlier choice under a new one
-    result = _read(cluster, actor, request, since_time=request.since_time, pods=pods)
+    session.set_log_buffer(None)  # never show lines of an earlier choice under a new one
+    result = _read(context, actor, request, since_time=request.since_time, pods=pods)
     buffer = LogBuffer(request, refresh, list(result.lines), result.last_timestamp, result.merged,
                        result.read_count, dict(result.notes), dict(result.errors))
-    st.session_state[BUFFER_KEY] = buffer
+    session.set_log_buffer(buffer)
     return buffer
 
 
-def _read(cluster: KubernetesCluster, actor: Actor, request: LogRequest, *, since_time: datetime | None,
-          pods: list[PodInfo] | None = None) -> LogResult:
+def _read(context: ConsoleContext, actor: Actor, request: LogRequest, *, since_time: datetime | None,
+          pods: tuple[PodInfo, ...] | None = None) -> LogResult:
     return read_logs(
-        cluster, actor, namespace=request.namespace, deployment=request.deployment, pod=request.pod,
+        context.kubernetes(), actor, namespace=request.namespace, deployment=request.deployment, pod=request.pod,
         container=request.container, tail_lines=request.tail_lines, since_seconds=request.since_seconds,
-        previous=request.previous, log_filter=request.log_filter, since_time=since_time, pods=pods,
+        previous=request.previous, log_filter=request.log_filter, since_time=since_time,
+        pods=list(pods) if pods is not None else None,
     )
 
 
-def live_log(cluster: KubernetesCluster, actor: Actor, buffer: LogBuffer, *, timestamps: bool, follow: bool) -> None:
+def live_log(context: ConsoleContext, actor: Actor, buffer: LogBuffer, *, timestamps: bool, follow: bool) -> None:
     """The lines, the notes and the download; refreshed every 2 s while following."""
     st.fragment(run_every=FOLLOW_SECONDS if follow else None)(_live_log)(
-        cluster, actor, buffer, timestamps=timestamps, follow=follow)
+        context, actor, buffer, timestamps=timestamps, follow=follow)
 
 
-def _live_log(cluster: KubernetesCluster, actor: Actor, buffer: LogBuffer, *, timestamps: bool, follow: bool) -> None:
+def _live_log(context: ConsoleContext, actor: Actor, buffer: LogBuffer, *, timestamps: bool, follow: bool) -> None:
     if follow and not buffer.fresh:
         try:
             # Before any line arrived, "newer" means newer than the first read.
-            newer = _read(cluster, actor, buffer.request, since_time=buffer.last_timestamp or buffer.read_at)
+            newer = _read(context, actor, buffer.request, since_time=buffer.last_timestamp or buffer.read_at)
         except Exception as err:  # noqa: BLE001 - a failed refresh keeps what is shown and says why
             show_error(err)
         else:
@@ -229,7 +248,7 @@ def _live_log(cluster: KubernetesCluster, actor: Actor, buffer: LogBuffer, *, ti
     if buffer.request.log_filter.active:
         shown += f" match the filter (of {buffer.read_count:,} read)"
     state = f" · following every {FOLLOW_SECONDS:g} s" if follow else ""
-    newest = f" · newest {rfc3339(buffer.last_timestamp)}" if buffer.last_timestamp else ""
+    newest = f" · newest {format_rfc3339(buffer.last_timestamp, 'microseconds')}" if buffer.last_timestamp else ""
     st.caption(shown + newest + state)
     text = render_lines(buffer.lines, timestamps=timestamps, pod_prefix=buffer.merged)
     if not buffer.lines:

@@ -1,55 +1,28 @@
-"""Models page helpers: cached registry reads, tables, the promote and model-rollback dialogs, rollout progress."""
+"""Models page helpers: tables, the promote and model-rollback dialogs, the alias holder at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, time
 
 import pandas as pd
 import streamlit as st
 
-from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor, Permission
-from console.domain.mlflow_models import AliasHistory, RegisteredModel
-from console.services import deployments as deployment_service
+from console.domain.changes import MAX_REASON_CHARS
+from console.domain.mlflow_models import AliasHistory
+from console.domain.times import to_utc
 from console.services import models as service
-from console.services import promotion
 from console.services.context import ConsoleContext
-from console.ui.backends import kubernetes_cluster, mlflow_registry
-from console.ui.deployments_view import WATCH_KEY, cached_rows
+from console.services.promotion import ModelActionResponse, ModelRollbackRequest, PromoteRequest
+from console.ui import readers, session
 from console.ui.errors import show_error, shown_errors
 
-MESSAGE_KEY = "models_message"
-ROLLOUTS_KEY = "models_rollouts"
-
-
-@st.cache_data(ttl=30, max_entries=4, show_spinner=False)
-def cached_models(tracking_uri: str) -> tuple[RegisteredModel, ...]:
-    return mlflow_registry().list_registered_models()
-
-
-@st.cache_data(ttl=15, max_entries=16, show_spinner=False)
-def cached_overview(tracking_uri: str, model: str) -> service.ModelOverview:
-    return service.model_overview(mlflow_registry(), model=model)
-
-
-@st.cache_data(ttl=15, max_entries=16, show_spinner=False)
-def cached_history(tracking_uri: str, model: str) -> tuple[AliasHistory, ...]:
-    return service.promotion_history(mlflow_registry(), model=model)
-
-
-def optional_cluster(context: ConsoleContext) -> KubernetesCluster | None:
-    """The cluster when Kubernetes is configured; None lets a promotion change only the registry."""
-    return kubernetes_cluster() if context.settings.kubernetes_configured else None
-
-
-def clear_caches() -> None:
-    cached_models.clear()
-    cached_overview.clear()
-    cached_history.clear()
-    cached_rows.clear()
+PAGE = "models"
 
 
 def versions_frame(overview: service.ModelOverview) -> pd.DataFrame:
+    """The versions table: aliases, the gate's key metric, status, the other metrics."""
     return pd.DataFrame(
         [
             {
@@ -72,6 +45,7 @@ def versions_frame(overview: service.ModelOverview) -> pd.DataFrame:
 
 
 def history_frame(histories: tuple[AliasHistory, ...]) -> pd.DataFrame:
+    """The promotion history of every alias, newest first within each alias."""
     return pd.DataFrame(
         [
             {"alias": h.alias, "at (UTC)": r.at, "version": r.version, "previous": r.previous_version,
@@ -83,16 +57,14 @@ def history_frame(histories: tuple[AliasHistory, ...]) -> pd.DataFrame:
     )
 
 
-def _after_action(result: promotion.ModelActionResult) -> None:
-    clear_caches()
-    st.session_state[MESSAGE_KEY] = result.message
-    if result.rollout_targets:
-        st.session_state[ROLLOUTS_KEY] = list(result.rollout_targets)
-        st.session_state[WATCH_KEY] = result.rollout_targets[0]
+def _after_action(result: ModelActionResponse) -> None:
+    readers.clear_after_change()
+    session.post_notice(PAGE, result.message)
+    session.watch_rollouts(result.rollout_targets)
     st.rerun()
 
 
-def _run(action: Callable[[], promotion.ModelActionResult]) -> None:
+def _run(action: Callable[[], ModelActionResponse]) -> None:
     try:
         result = action()
     except Exception as err:  # noqa: BLE001 - shown in the dialog, recorded by the service
@@ -106,7 +78,7 @@ def _following(context: ConsoleContext, actor: Actor, model: str, alias: str) ->
         st.caption("Kubernetes is not connected: only the registry changes.")
         return
     with shown_errors():
-        followers = promotion.following_deployments(kubernetes_cluster(), actor, model=model, alias=alias)
+        followers = context.promotions().following_deployments(actor, model=model, alias=alias)
         if followers:
             st.write("Rolls out to: " + ", ".join(f"`{d.key}` (now v{d.model_version or '-'})" for d in followers))
         else:
@@ -115,8 +87,9 @@ def _following(context: ConsoleContext, actor: Actor, model: str, alias: str) ->
 
 @st.dialog("Promote model version", width="large")
 def promote_dialog(context: ConsoleContext, actor: Actor, model: str, version: int, alias: str) -> None:
+    """The gate's verdict, the followers that roll out, and the confirmation (an admin may override)."""
     with shown_errors():
-        check = service.check_promotion(mlflow_registry(), model=model, version=version, alias=alias)
+        check = context.promotions().check(actor, model=model, version=version, alias=alias)
         gate = check.gate
         holder = "nobody" if check.current_holder is None else f"version {check.current_holder}"
         st.write(f"Move **{alias}** of **{model}** from {holder} to **version {version}**.")
@@ -135,41 +108,60 @@ def promote_dialog(context: ConsoleContext, actor: Actor, model: str, version: i
                 st.info("A failing gate blocks the promotion; only an admin may override it.")
                 return
             override = st.checkbox("Override the failed gate (admin; recorded with your reason)", key="promote_override")
-        reason = st.text_area("Reason (recorded with the promotion)", key="promote_reason", max_chars=1000)
+        reason = st.text_area("Reason (recorded with the promotion)", key="promote_reason", max_chars=MAX_REASON_CHARS)
         if st.button("Promote", type="primary", key="promote_confirm", disabled=not gate.passed and not override):
-            _run(lambda: promotion.promote_model(
-                registry=mlflow_registry(), cluster=optional_cluster(context), audit=context.audit, actor=actor,
-                model=model, version=version, alias=alias, reason=reason, override_gate=override,
-                expected_holder=check.current_holder, clock=context.clock))
+            _run(lambda: context.promotions().promote(PromoteRequest(
+                actor=actor, model=model, version=version, alias=alias, reason=reason, override_gate=override,
+                expected_holder=check.current_holder)))
 
 
 @st.dialog("Roll back model", width="large")
 def rollback_dialog(context: ConsoleContext, actor: Actor, model: str, alias: str) -> None:
+    """Where a model rollback moves the alias, the followers that roll back, and the confirmation."""
     with shown_errors():
-        current, target = promotion.rollback_target(mlflow_registry(), model=model, alias=alias)
+        current, target = context.promotions().rollback_target(actor, model=model, alias=alias)
         st.write(f"Move **{alias}** of **{model}** back from version {current} to **version {target}**, its previous "
                  "holder; each following deployment goes back to the newest revision that served it.")
         _following(context, actor, model, alias)
-        reason = st.text_area("Reason (recorded with the rollback)", key="model_rollback_reason", max_chars=1000)
+        reason = st.text_area("Reason (recorded with the rollback)", key="model_rollback_reason", max_chars=MAX_REASON_CHARS)
         if st.button("Roll back", type="primary", key="model_rollback_confirm"):
-            _run(lambda: promotion.rollback_model(
-                registry=mlflow_registry(), cluster=optional_cluster(context), audit=context.audit, actor=actor,
-                model=model, alias=alias, reason=reason, expected_holder=current, clock=context.clock))
+            _run(lambda: context.promotions().roll_back(ModelRollbackRequest(
+                actor=actor, model=model, alias=alias, reason=reason, expected_holder=current)))
 
 
-@st.fragment(run_every=1.5)
-def rollout_progress(actor: Actor) -> None:
-    """Live progress of the deployments the last promotion or rollback touched, until each is done."""
-    targets = st.session_state.get(ROLLOUTS_KEY) or []
-    if not targets:
+def action_bar(context: ConsoleContext, actor: Actor, overview: service.ModelOverview) -> None:
+    """Promote and roll back, for roles that may (the service checks the role again)."""
+    if not actor.can(Permission.PROMOTE_MODEL):
         return
-    remaining = []
-    for namespace, name in targets:
-        with shown_errors():
-            progress = deployment_service.rollout_status(kubernetes_cluster(), actor, namespace, name)
-            st.progress(progress.fraction, text=f"{namespace}/{name}: {progress.message}")
-            if not (progress.done or progress.failed):
-                remaining.append((namespace, name))
-    if not remaining:
-        st.session_state.pop(ROLLOUTS_KEY, None)
-        cached_rows.clear()
+    bar = st.columns([1, 1, 1, 1])
+    version = bar[0].selectbox("Version", [r.version.version for r in overview.versions], key="models_version")
+    alias = bar[1].text_input("Alias", value=service.CHAMPION, key="models_alias").strip()
+    if bar[2].button("Promote", icon=":material/upgrade:", key="models_promote"):
+        promote_dialog(context, actor, overview.model.name, version, alias)
+    if bar[3].button("Roll back model", icon=":material/history:", key="models_rollback"):
+        rollback_dialog(context, actor, overview.model.name, alias)
+
+
+def holder_at_time(context: ConsoleContext, actor: Actor, model: str) -> None:
+    """Which version held an alias at a UTC time the operator picks."""
+    when = st.columns([1, 1, 1, 3])
+    asked_alias = when[0].text_input("Alias at time T", value=service.CHAMPION, key="models_at_alias").strip()
+    day = when[1].date_input("Date (UTC)", key="models_at_date")
+    moment = when[2].time_input("Time (UTC)", value=time(12, 0), key="models_at_time")
+    answer = service.alias_holder_at(context.mlflow(), actor, model=model, alias=asked_alias,
+                                     at=to_utc(datetime.combine(day, moment)))
+    if not answer.known:
+        when[3].info("Before the retained history: unknown.")
+    elif answer.version is None:
+        when[3].info(f"Nobody held {asked_alias!r} then.")
+    else:
+        by = f" (since {answer.record.at:%Y-%m-%d %H:%M} UTC, {answer.record.action} by {answer.record.actor})" \
+            if answer.record else ""
+        when[3].success(f"Version {answer.version} held {asked_alias!r}{by}.")
+
+
+def gate_caption(overview: service.ModelOverview) -> str:
+    """The model's gate policy in one line, with the problems of its tags."""
+    policy = overview.policy
+    return (f"Gate: {policy.key_metric}, {policy.direction}, minimum gain {policy.min_gain:g}"
+            + (" · tag problems: " + "; ".join(overview.policy_problems) if overview.policy_problems else ""))

@@ -15,11 +15,11 @@ from console.domain.access import Actor
 from console.domain.audit import AuditFilter
 from console.domain.slo import Objective, SlaMonth, SloStatus
 from console.domain.slo_spec import SloCatalog
+from console.domain.times import format_rfc3339
 from console.errors import BackendUnavailable
 from console.services import slo as service
 from console.services.context import ConsoleContext
 from console.services.deployments import deployment_detail
-from console.ui.backends import kubernetes_cluster, prometheus_client
 from console.ui.slo_figures import Marker
 
 REFRESH_SECONDS = 30
@@ -117,9 +117,9 @@ OVERVIEW_COLUMNS = {
 }
 
 
-def overview(objectives: tuple[Objective, ...], now: datetime) -> list[SloStatus]:
+def overview(context: ConsoleContext, objectives: tuple[Objective, ...], now: datetime) -> list[SloStatus]:
     """Every SLO's status, recording rules when Prometheus has them; errors reach the caller."""
-    return service.slo_overview(prometheus_client(), objectives, now=now)
+    return service.slo_overview(context.prometheus(), objectives, now=now)
 
 
 # --- detail ------------------------------------------------------------------------------------------------
@@ -129,15 +129,11 @@ def history_step(length: timedelta) -> timedelta:
     return max(timedelta(seconds=30), length / _POINTS)
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def links(namespace: str, deployment: str, at: datetime) -> tuple[str, str]:
     """Links to the deployment and to its logs from ``at`` (a minute before, to see what led to it)."""
     deployment_link = "/deployments?" + urlencode({"namespace": namespace, "deployment": deployment})
     logs_link = "/logs?" + urlencode(
-        {"namespace": namespace, "deployment": deployment, "since": _rfc3339(at - timedelta(minutes=1))}
+        {"namespace": namespace, "deployment": deployment, "since": format_rfc3339(at - timedelta(minutes=1))}
     )
     return deployment_link, logs_link
 
@@ -154,7 +150,7 @@ def change_markers(
     problems: list[str] = []
     model = ""
     try:
-        detail = deployment_detail(kubernetes_cluster(), actor, namespace, name)
+        detail = deployment_detail(context.kubernetes(), actor, namespace, name)
         model = detail.deployment.model
         for revision in detail.revisions:
             if revision.created_at is None or not start <= revision.created_at <= end:

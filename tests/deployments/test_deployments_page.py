@@ -5,31 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from console.adapters.audit_store import AuditStore
 from console.domain.audit import Outcome
 from console.sandbox.kube import KubeApiServer
 from tests.deployments.conftest import NAMESPACES
-from tests.helpers import REPOSITORY_ROOT, demo_environment, signed_in_app
+from tests.helpers import REPOSITORY_ROOT, signed_in_app
 
 
 @pytest.fixture()
-def env(kube: KubeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    values = demo_environment(tmp_path, KUBECONFIG=str(tmp_path / "kubeconfig"), CONSOLE_NAMESPACES=",".join(NAMESPACES),
-                              CONSOLE_REQUEST_TIMEOUT_SECONDS="2")
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield values
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def env(kube: KubeApiServer, tmp_path: Path, console_env) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return console_env(KUBECONFIG=str(tmp_path / "kubeconfig"), CONSOLE_NAMESPACES=",".join(NAMESPACES),
+                       CONSOLE_REQUEST_TIMEOUT_SECONDS="2")
 
 
 def signed_in(username: str) -> AppTest:

@@ -14,12 +14,15 @@ import yaml
 
 from console.adapters.audit_store import AuditStore
 from console.adapters.kubernetes import KubernetesCluster
+from console.adapters.kubernetes_decoding import from_document
 from console.domain.audit import Outcome
-from console.domain.workloads import CHANGE_CAUSE, Health, RESTARTED_AT
+from console.domain.kubernetes_objects import ObjectMetadata
+from console.domain.workloads import CHANGE_CAUSE, RESTARTED_AT, Health
 from console.errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound
 from console.sandbox.kube import KubeApiServer
 from console.services import deployments as service
 from tests.deployments.conftest import NAMESPACES, OPERATOR, VIEWER
+from tests.helpers import wait_for
 
 NS, NAME = "ml-serving", "iris-classifier"
 
@@ -28,13 +31,6 @@ def snapshot(kube: KubeApiServer, name: str = NAME, namespace: str = NS) -> dict
     obj = kube.get("deployments", namespace, name)
     assert obj is not None
     return obj
-
-
-def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def test_overview_makes_three_list_calls_and_reads_the_conventions(cluster: KubernetesCluster,
@@ -59,8 +55,16 @@ def test_the_overview_reads_each_replica_sets_metadata_and_skips_the_rest(cluste
     read = cluster.list_replica_set_metadata()
     stored = [rs for namespace in NAMESPACES for rs in kube.list("replicasets", namespace)]
     assert len(stored) > 3
-    assert sorted(read, key=lambda rs: rs["metadata"]["uid"]) == sorted(
-        ({"metadata": rs["metadata"]} for rs in stored), key=lambda rs: rs["metadata"]["uid"])
+    assert sorted(read, key=lambda rs: rs.metadata.uid) == sorted(
+        (from_document(ObjectMetadata, {"metadata": rs["metadata"]}) for rs in stored),
+        key=lambda rs: rs.metadata.uid)
+    # The stored metadata's fields, read through the typed objects.
+    by_uid = {rs["metadata"]["uid"]: rs["metadata"] for rs in stored}
+    for rs in read:
+        stored_metadata = by_uid[rs.metadata.uid]
+        assert (rs.metadata.name, rs.metadata.resource_version, rs.metadata.annotations) == (
+            stored_metadata["name"], stored_metadata["resourceVersion"], stored_metadata.get("annotations", {}))
+        assert rs.metadata.controller_uid == stored_metadata["ownerReferences"][0]["uid"]
 
 
 class _SignInPage(BaseHTTPRequestHandler):
@@ -99,7 +103,7 @@ def test_an_answer_that_is_not_kubernetes_json_is_a_clear_error(tmp_path: Path) 
             cluster.list_replica_set_metadata()
         with pytest.raises(BackendUnavailable, match="answered list deployments across namespaces with something"):
             service.list_deployments(cluster, VIEWER)
-        with pytest.raises(BackendUnavailable, match=r"answered list pods .* not Kubernetes JSON \(no 'items'\)"):
+        with pytest.raises(BackendUnavailable, match=r"answered list pods .* not Kubernetes JSON \(Object missing required field `items`\)"):
             cluster.list_pods()
     finally:
         server.shutdown()

@@ -1,18 +1,20 @@
-"""Pure rules of console.domain.workloads on plain API JSON."""
+"""Pure rules of console.domain.workloads and workload_patches on typed objects decoded from API JSON."""
 
 from __future__ import annotations
 
 import copy
 
+from console.adapters.kubernetes_decoding import from_document
+from console.domain.kubernetes_objects import Deployment, PodTemplate, ReplicaSet
+from console.domain.workload_patches import rollback_patch
 from console.domain.workloads import (
     CHANGE_CAUSE,
+    DeploymentInfo,
     Health,
     PodInfo,
     assess_health,
-    deployment_from,
     describe_template_change,
-    revision_from,
-    rollback_patch,
+    revision_of,
     rollout_progress,
 )
 
@@ -40,6 +42,10 @@ def deployment(**status: object) -> dict:
         "status": {"observedGeneration": 5, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3,
                    "availableReplicas": 3, "conditions": [{"type": "Available", "status": "True"}], **status},
     }
+
+
+def deployment_from(document: dict) -> DeploymentInfo:
+    return DeploymentInfo(from_document(Deployment, document))
 
 
 def pod(reason: str = "") -> PodInfo:
@@ -71,9 +77,9 @@ def test_rollout_progress_matches_kubectl_rollout_status() -> None:
 
 def test_rollback_patch_is_kubectl_undo_with_a_resource_version_guard() -> None:
     current = deployment_from(deployment())
-    target = revision_from({"metadata": {"name": "iris-abc", "annotations": {
+    target = revision_of(from_document(ReplicaSet, {"metadata": {"name": "iris-abc", "annotations": {
         "deployment.kubernetes.io/revision": "3", "deployment.kubernetes.io/revision-history": "1",
-        CHANGE_CAUSE: "promote v3", "team": "b"}}, "spec": {"template": TEMPLATE}, "status": {}}, is_current=False)
+        CHANGE_CAUSE: "promote v3", "team": "b"}}, "spec": {"template": TEMPLATE}, "status": {}}), is_current=False)
     patch = rollback_patch(current, target, "ada: rollback - bad model")
     assert patch[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": "42"}
     assert patch[1]["op"] == "replace" and patch[1]["path"] == "/spec/template"
@@ -85,7 +91,8 @@ def test_rollback_patch_is_kubectl_undo_with_a_resource_version_guard() -> None:
 
 def test_describe_template_change() -> None:
     current = deployment_from(deployment()).template
-    changes = {c.what: (c.before, c.after) for c in describe_template_change(current, TEMPLATE)}
+    changes = {c.what: (c.before, c.after)
+               for c in describe_template_change(current, from_document(PodTemplate, TEMPLATE))}
     assert changes == {
         "model version": ("4", "3"),
         "server image": ("repo/iris:v4", "repo/iris:v3"),

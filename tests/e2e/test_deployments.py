@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,21 +29,11 @@ from tests.e2e.ui import (
     wait_until_idle,
 )
 from tests.e2e.world import LOGINS, ConsoleWorld
+from tests.helpers import wait_for
 
 NAMESPACE, NAME = "ml-serving", "iris-classifier"
 TARGET = f"{NAMESPACE}/{NAME}"
 REASON_LABEL = "Reason (recorded with the action)"
-
-
-def wait_for(condition: Callable[[], Any], *, timeout_seconds: float = 30, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_seconds} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def latest_record(audit: AuditStore, *, action: str, username: str) -> AuditRecord | None:
@@ -145,7 +134,7 @@ def test_the_operator_scales_a_deployment(page: Page, audit: AuditStore, kube_ap
     deployment = kube_apps.read_namespaced_deployment(NAME, NAMESPACE)
     assert deployment.spec.replicas == wanted
     assert deployment.metadata.annotations[CHANGE_CAUSE] == f"operator: scale - {reason}"
-    wait_for(lambda: rollout_finished(kube_apps), what="the scaled rollout")
+    wait_for(lambda: rollout_finished(kube_apps), timeout_seconds=30, what="the scaled rollout")
     record = latest_record(audit, action="scale", username="operator")
     assert record is not None and record.outcome is Outcome.SUCCEEDED and record.reason == reason
     assert record.role == "operator" and record.after is not None and record.before is not None
@@ -165,7 +154,7 @@ def test_the_operator_restarts_a_deployment(page: Page, audit: AuditStore, kube_
     assert restarted_at and restarted_at != (before.spec.template.metadata.annotations or {}).get(RESTARTED_AT)
     assert int(deployment.metadata.annotations[REVISION]) == int(before.metadata.annotations[REVISION]) + 1
     assert deployment.metadata.annotations[CHANGE_CAUSE] == f"operator: restart - {reason}"
-    wait_for(lambda: rollout_finished(kube_apps), what="the restart's rollout")
+    wait_for(lambda: rollout_finished(kube_apps), timeout_seconds=30, what="the restart's rollout")
     record = latest_record(audit, action="restart", username="operator")
     assert record is not None and record.outcome is Outcome.SUCCEEDED and record.reason == reason
     assert record.parameters["restartedAt"] == restarted_at
@@ -193,7 +182,7 @@ def test_the_operator_rolls_back_to_a_chosen_revision(page: Page, audit: AuditSt
     deployment = kube_apps.read_namespaced_deployment(NAME, NAMESPACE)
     assert deployment.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION] == served[chosen]
     assert deployment.metadata.annotations[CHANGE_CAUSE] == f"operator: rollback - {reason}"
-    wait_for(lambda: rollout_finished(kube_apps), what="the rollback's rollout")
+    wait_for(lambda: rollout_finished(kube_apps), timeout_seconds=30, what="the rollback's rollout")
     record = latest_record(audit, action="rollback", username="operator")
     assert record is not None and record.outcome is Outcome.SUCCEEDED and record.reason == reason
     assert record.parameters["toRevision"] == chosen

@@ -11,14 +11,22 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from console.adapters.audit_store import AuditStore
 from console.domain.audit import AuditFilter, Outcome
 from console.domain.promotion import TAG_GATE_OVERRIDDEN, TAG_PROMOTED_BY, TAG_PROMOTION_REASON
 from console.domain.workloads import MODEL_VERSION_ANNOTATION
-from tests.e2e.ui import assert_clean, dialog, header, is_placeholder, open_page, select_option, sign_in, wait_until_idle
+from tests.e2e.ui import (
+    assert_clean,
+    dialog,
+    header,
+    is_placeholder,
+    open_page,
+    select_option,
+    sign_in,
+    wait_until_idle,
+)
 from tests.e2e.world import LOGINS
 
 CHAMPION = "champion"
@@ -26,15 +34,14 @@ SERVED_BY = {"iris-classifier": ("ml-serving", "iris-classifier"),
              "diabetes-regressor": ("ml-staging", "diabetes-regressor")}
 
 
-def _skip_if_placeholder(page: Page, what: str) -> None:
-    if is_placeholder(page):
-        pytest.skip(f"the {what} page is still the 'Not connected yet' placeholder")
+def _assert_connected(page: Page, what: str) -> None:
+    assert not is_placeholder(page), f"the {what} page says 'Not connected yet': the world's backend is missing"
 
 
 def _open_models(page: Page, role: str) -> None:
     sign_in(page, role, LOGINS[role])
     open_page(page, "models")
-    _skip_if_placeholder(page, "Models")
+    _assert_connected(page, "Models")
     assert_clean(page)
 
 
@@ -142,7 +149,7 @@ def test_the_admin_overrides_a_failed_gate_with_a_reason(page: Page, audit: Audi
 def test_the_operator_opens_an_slo_detail_from_the_overview(page: Page) -> None:
     sign_in(page, "operator", LOGINS["operator"])
     open_page(page, "slos")
-    _skip_if_placeholder(page, "SLOs")
+    _assert_connected(page, "SLOs")
     overview = page.locator('[data-testid="stDataFrame"]').first
     expect(overview).to_be_visible()
     # The grid draws on a canvas; its accessible copy names the rows, in the order they are drawn.

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from console.adapters.audit_store import AuditStore
 from console.domain.access import Role, pages_for
 from console.domain.audit import AuditEntry, Outcome
-from tests.helpers import REPOSITORY_ROOT, demo_environment, signed_in_app
+from tests.helpers import REPOSITORY_ROOT, signed_in_app
 
 APP = str(REPOSITORY_ROOT / "app.py")
 
 
 @pytest.fixture()
-def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    env = demo_environment(tmp_path)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    for name in ("KUBECONFIG", "MLFLOW_TRACKING_URI", "PROMETHEUS_URL", "CONSOLE_SLO_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield env
-    st.cache_resource.clear()
+def demo_env(console_env) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return console_env()
 
 
 def sign_in(username: str, password: str) -> AppTest:

@@ -48,3 +48,32 @@ def test_domain_imports_nothing_of_ours_but_itself_and_errors() -> None:
 def test_services_do_not_import_streamlit() -> None:
     for path in files("console/services"):
         assert "streamlit" not in {m.split(".")[0] for m in imported_modules(path)}, path
+
+
+STANDARD_LIBRARY = frozenset(__import__("sys").stdlib_module_names)
+
+
+@pytest.mark.parametrize("path", [*files("pages"), REPOSITORY_ROOT / "app.py"], ids=lambda p: p.name)
+def test_pages_import_only_the_ui_and_the_services(path: Path) -> None:
+    """A page is widgets and layout over ``console.ui`` and ``console.services``; nothing else of ours."""
+    for module in imported_modules(path):
+        root = module.split(".")[0]
+        if root in STANDARD_LIBRARY or root == "streamlit" or module == "__future__":
+            continue
+        assert module.startswith(("console.ui", "console.services")), f"{path.name} imports {module}"
+
+
+def test_ui_reaches_no_adapter() -> None:
+    """The UI gets every backend through the context and the use cases, never an adapter of its own."""
+    for path in files("console/ui"):
+        adapters = {m for m in imported_modules(path) if m.startswith("console.adapters")}
+        assert not adapters, f"{path.relative_to(REPOSITORY_ROOT)} imports {adapters}"
+
+
+def test_only_the_ui_context_builds_the_console_context() -> None:
+    """One composition root: ``build_context`` and the ``connect_*`` functions are called in one UI module."""
+    for path in files("console/ui"):
+        source = path.read_text(encoding="utf-8")
+        for name in ("build_context(", "connect_kubernetes(", "connect_mlflow(", "connect_prometheus("):
+            if name in source:
+                assert path.name == "context.py" and name == "build_context(", f"{path.name} calls {name}"

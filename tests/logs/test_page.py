@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from console.sandbox.kube import KubeApiServer
-from tests.helpers import REPOSITORY_ROOT, demo_environment, signed_in_app
+from tests.helpers import REPOSITORY_ROOT, signed_in_app
 
 from .conftest import NAMESPACES, write_unreachable_kubeconfig
 
 APP = str(REPOSITORY_ROOT / "app.py")
 
 
-def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kubeconfig: Path) -> None:
-    for name, value in demo_environment(tmp_path).items():
-        monkeypatch.setenv(name, value)
-    for name in ("MLFLOW_TRACKING_URI", "PROMETHEUS_URL", "CONSOLE_SLO_DIR", "CONSOLE_KUBE_IN_CLUSTER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    monkeypatch.setenv("CONSOLE_NAMESPACES", ",".join(NAMESPACES))
-    monkeypatch.setenv("CONSOLE_REQUEST_TIMEOUT_SECONDS", "2")
+def _settings(kubeconfig: Path) -> dict[str, str]:
+    return {"KUBECONFIG": str(kubeconfig), "CONSOLE_NAMESPACES": ",".join(NAMESPACES),
+            "CONSOLE_REQUEST_TIMEOUT_SECONDS": "2"}
 
 
 @pytest.fixture()
-def sandbox_env(kube: KubeApiServer, kubeconfig: Path, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    _environment(monkeypatch, tmp_path, kubeconfig)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
+def sandbox_env(kube: KubeApiServer, kubeconfig: Path, console_env) -> None:  # type: ignore[no-untyped-def]
+    console_env(**_settings(kubeconfig))
 
 
 def logs_page(query: dict[str, str] | None = None) -> AppTest:
@@ -107,27 +95,17 @@ def test_api_refusing_logs_shows_a_message(sandbox_env: None, kube: KubeApiServe
     assert "Traceback" not in messages(app)
 
 
-def test_api_unreachable_shows_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _environment(monkeypatch, tmp_path, write_unreachable_kubeconfig(tmp_path / "kubeconfig"))
-    st.cache_resource.clear()
-    try:
-        app = logs_page()
-        assert "Backend unavailable" in messages(app) and "is not reachable" in messages(app)
-        assert [element.value for element in app.header] == ["Logs"]
-    finally:
-        st.cache_resource.clear()
+def test_api_unreachable_shows_a_message(tmp_path: Path, console_env) -> None:  # type: ignore[no-untyped-def]
+    console_env(**_settings(write_unreachable_kubeconfig(tmp_path / "kubeconfig")))
+    app = logs_page()
+    assert "Backend unavailable" in messages(app) and "is not reachable" in messages(app)
+    assert [element.value for element in app.header] == ["Logs"]
 
 
-def test_kubernetes_not_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _environment(monkeypatch, tmp_path, tmp_path)
-    monkeypatch.delenv("KUBECONFIG")
-    monkeypatch.delenv("CONSOLE_NAMESPACES")
-    st.cache_resource.clear()
-    try:
-        app = logs_page()
-        assert "Kubernetes is not connected: set KUBECONFIG or CONSOLE_KUBE_IN_CLUSTER=true" in messages(app)
-    finally:
-        st.cache_resource.clear()
+def test_kubernetes_not_configured(console_env) -> None:  # type: ignore[no-untyped-def]
+    console_env()
+    app = logs_page()
+    assert "Kubernetes is not connected: set KUBECONFIG or CONSOLE_KUBE_IN_CLUSTER=true" in messages(app)
 
 
 def test_follow_appends_newer_lines_and_pause_stops_it(sandbox_env: None) -> None:

