@@ -23,6 +23,9 @@ class ResourceType:
     verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
     has_generation: bool = False
     subresources: tuple[str, ...] = ()
+    # Served from a CustomResourceDefinition (crds/): JSON only, schema from the CRD, merge patch instead of
+    # strategic merge patch, as apiextensions-apiserver serves custom resources.
+    custom: bool = False
 
     @property
     def api_version(self) -> str:
@@ -65,6 +68,37 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", "authorization.k8s.io",
             "v1", False, verbs=("create",),
         ),
+        # What the console's own manifests (openshift/) create besides Deployments and Services.
+        ResourceType("configmaps", "configmap", "ConfigMap", "", "v1", True, ("cm",)),
+        ResourceType("secrets", "secret", "Secret", "", "v1", True),
+        ResourceType("serviceaccounts", "serviceaccount", "ServiceAccount", "", "v1", True, ("sa",)),
+        ResourceType(
+            "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", "policy", "v1", True, ("pdb",),
+            has_generation=True, subresources=("status",),
+        ),
+        ResourceType(
+            "networkpolicies", "networkpolicy", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",),
+            has_generation=True,
+        ),
+        ResourceType("roles", "role", "Role", "rbac.authorization.k8s.io", "v1", True),
+        ResourceType("rolebindings", "rolebinding", "RoleBinding", "rbac.authorization.k8s.io", "v1", True),
+        ResourceType("clusterroles", "clusterrole", "ClusterRole", "rbac.authorization.k8s.io", "v1", False),
+        ResourceType(
+            "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", False,
+        ),
+        ResourceType(
+            "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", "apiextensions.k8s.io",
+            "v1", False, ("crd", "crds"), ("api-extensions",), has_generation=True, subresources=("status",),
+        ),
+        # The CRDs of crds/: OpenShift serves Routes, the Prometheus operator PrometheusRules.
+        ResourceType(
+            "routes", "route", "Route", "route.openshift.io", "v1", True, has_generation=True,
+            subresources=("status",), custom=True,
+        ),
+        ResourceType(
+            "prometheusrules", "prometheusrule", "PrometheusRule", "monitoring.coreos.com", "v1", True, ("promrule",),
+            ("prometheus-operator",), has_generation=True, custom=True,
+        ),
     )
 }
 
@@ -73,6 +107,12 @@ GROUP_VERSIONS = {
     "apps": ("v1",),
     "autoscaling": ("v1",),
     "authorization.k8s.io": ("v1",),
+    "policy": ("v1",),
+    "networking.k8s.io": ("v1",),
+    "rbac.authorization.k8s.io": ("v1",),
+    "apiextensions.k8s.io": ("v1",),
+    "route.openshift.io": ("v1",),
+    "monitoring.coreos.com": ("v1",),
 }
 
 # apps/v1 deployments/scale and replicasets/scale return autoscaling/v1 Scale objects.
@@ -84,10 +124,19 @@ def resources_in(group: str, version: str) -> list[ResourceType]:
 
 
 def lookup(group: str, version: str, plural: str) -> ResourceType | None:
+    """The type a URL's group, version and resource name; None if the sandbox does not serve it."""
     rt = RESOURCE_TYPES.get(plural)
     if rt is None or rt.group != group or rt.version != version:
         return None
     return rt
+
+
+def of_kind(api_version: str, kind: str) -> ResourceType | None:
+    """The type of an object's ``apiVersion`` and ``kind``."""
+    for rt in RESOURCE_TYPES.values():
+        if rt.kind == kind and rt.api_version == api_version:
+            return rt
+    return None
 
 
 # --- defaults (pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go) ---------------------------------
