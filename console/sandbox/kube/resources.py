@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import kinds
 from .errors import FieldError, bad_request
 from .services import default_service, validate_service, validate_service_update
 
@@ -281,6 +282,7 @@ DEFAULTERS = {
     "namespaces": default_namespace,
     "events": default_event,
     "services": default_service,
+    **kinds.DEFAULTERS,
 }
 
 
@@ -453,12 +455,16 @@ def validate(resource: str, obj: dict[str, Any]) -> list[FieldError]:
         errors += validate_pod_spec(obj.get("spec") or {}, "spec")
     elif resource == "services":
         errors += validate_service(obj)
+    elif resource in kinds.DEFAULTERS:
+        errors += kinds.validate(resource, obj)
     return errors
 
 
 def validate_update(resource: str, old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
     if resource == "services":
         return _validate_labels((new.get("metadata") or {}).get("labels"), "metadata.labels") + validate_service_update(old, new)
+    if resource in kinds.DEFAULTERS:
+        return _validate_labels((new.get("metadata") or {}).get("labels"), "metadata.labels") + kinds.validate_update(resource, old, new)
     errors = validate(resource, new)
     if resource in ("deployments", "replicasets"):
         old_selector = old.get("spec", {}).get("selector")

@@ -303,13 +303,13 @@ def _zero_struct_cached(type_name: str) -> str:
             out.update(zero_struct(field["type"]["type"]))
             continue
         written, value = zero_json(field["type"], field["omitempty"])
-        if written and value is not None:
+        if written:
             out[field["json"]] = value
     return json.dumps(out)
 
 
 def zero_struct(type_name: str) -> dict[str, Any]:
-    """The JSON of a zero Go struct, nulls left out (what the apiserver compares a create against)."""
+    """The JSON of a zero Go struct, ``null`` for nil fields without ``omitempty`` (what a create is compared with)."""
     return json.loads(_zero_struct_cached(type_name))
 
 
