@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from . import errors
 from .clock import parse_rfc3339, rfc3339
-from .resources import resolve_int_or_percent, selector_matches_labels
+from .resources import RESOURCE_TYPES, resolve_int_or_percent, selector_matches_labels
 from .runtime import (
     Timing,
     container_id,
@@ -1281,7 +1281,8 @@ class Controllers:
             self._wake(("namespaces", "", name), begins)
             return
         remaining = 0
-        for resource in ("deployments", "replicasets", "pods", "services", "events"):
+        namespaced = [rt.plural for rt in RESOURCE_TYPES.values() if rt.namespaced and rt.verbs != ("create",)]
+        for resource in namespaced:
             for obj in self.store.list_refs(resource, name)[0]:
                 remaining += 1
                 if resource == "pods" and obj["metadata"].get("deletionTimestamp"):

@@ -9,6 +9,7 @@ their CRD's schema and defaulted from it, as apiextensions-apiserver does.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +77,8 @@ class _Checker:
         if kind == "list":
             if not isinstance(value, list):
                 return self._mismatch(value, path, struct, "array", node)
-            return [self.walk(item, node.items, f"{path}[{i}]", struct) for i, item in enumerate(value)]
+            item_struct = schemas.ref_name(s.get("items") or {}) or struct
+            return [self.walk(item, node.items, f"{path}[{i}]", item_struct) for i, item in enumerate(value)]
         if not isinstance(value, dict):
             return self._mismatch(value, path, struct, "object", node)
         properties = s.get("properties") or {}
@@ -126,9 +128,11 @@ class _Checker:
         if rt.custom:
             return errors.invalid(rt.kind, rt.group, "", [errors.FieldError.invalid(
                 path, _json_kind(value), f"{path} in body must be of type {expected}: \"{_json_kind(value)}\"")])
+        # encoding/json names the field by its path of struct fields, without list indexes.
+        go_path = re.sub(r"\[\d+\]", "", path)
         return errors.bad_request(
             f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: json: cannot unmarshal '
-            f"{_json_kind(value)} into Go struct field {struct.rsplit('.', 1)[-1]}.{path} of type {_go_type(node)}")
+            f"{_json_kind(value)} into Go struct field {struct.rsplit('.', 1)[-1]}.{go_path} of type {_go_type(node)}")
 
 
 def _json_kind(value: Any) -> str:

@@ -47,7 +47,9 @@ def default_network_policy(obj: dict[str, Any]) -> None:
 
 def default_pdb(obj: dict[str, Any]) -> None:
     obj.setdefault("spec", {})
-    obj.setdefault("status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})
+    status = obj.setdefault("status", {})
+    for key in ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"):
+        status.setdefault(key, 0)
 
 
 def default_binding(obj: dict[str, Any]) -> None:

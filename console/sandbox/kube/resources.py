@@ -210,7 +210,9 @@ def default_pod(pod: dict[str, Any]) -> None:
             {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
         ],
     )
-    pod.setdefault("status", {"phase": "Pending", "qosClass": qos_class(spec)})
+    status = pod.setdefault("status", {})
+    if not status.get("phase"):
+        status.update({"phase": "Pending", "qosClass": qos_class(spec)})
 
 
 def qos_class(spec: dict[str, Any]) -> str:
@@ -252,12 +254,14 @@ def default_replicaset(obj: dict[str, Any]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
     default_template(spec.setdefault("template", {}))
-    obj.setdefault("status", {"replicas": 0})
+    obj.setdefault("status", {}).setdefault("replicas", 0)
 
 
 def default_namespace(obj: dict[str, Any]) -> None:
-    obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-    obj.setdefault("status", {"phase": "Active"})
+    spec = obj.setdefault("spec", {})
+    if not spec.get("finalizers"):
+        spec["finalizers"] = ["kubernetes"]
+    obj.setdefault("status", {}).setdefault("phase", "Active")
     labels = obj["metadata"].setdefault("labels", {})
     labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
 
@@ -270,7 +274,9 @@ def default_event(obj: dict[str, Any]) -> None:
 
 def default_hpa(obj: dict[str, Any]) -> None:
     obj.setdefault("spec", {}).setdefault("minReplicas", 1)
-    obj.setdefault("status", {"currentReplicas": 0, "desiredReplicas": 0})
+    status = obj.setdefault("status", {})
+    status.setdefault("currentReplicas", 0)
+    status.setdefault("desiredReplicas", 0)
 
 
 DEFAULTERS = {
