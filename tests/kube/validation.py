@@ -127,7 +127,8 @@ def _strict(schema: Any) -> Any:
         return [_strict(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: _strict(v) for k, v in schema.items() if k != "x-kubernetes-validations"}
+    # The published Route CRD carries an ``anyOf: null``, which apiextensions reads as absent.
+    out = {k: _strict(v) for k, v in schema.items() if k != "x-kubernetes-validations" and v is not None}
     if "properties" in schema and "additionalProperties" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
         out["additionalProperties"] = False
     if schema.get("nullable"):
