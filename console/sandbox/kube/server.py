@@ -346,7 +346,8 @@ class _Handler(BaseHTTPRequestHandler):
               headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Audit-Id", str(uuid.uuid4()))
-        self.send_header("Cache-Control", "no-cache, private")
+        if "Cache-Control" not in (headers or {}):
+            self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Type", content_type)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -361,7 +362,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _choice(self, obj: Any) -> media.Choice:
         """The response type for this request's Accept header and an answer of ``obj``'s kind."""
-        protobuf = isinstance(obj, dict) and wire.can_encode(obj.get("apiVersion"), obj.get("kind"))
+        # A custom resource's endpoints have no protobuf serializer, for their errors either.
+        protobuf = (not self._custom and isinstance(obj, dict)
+                    and wire.can_encode(obj.get("apiVersion"), obj.get("kind")))
         return media.negotiate(self.headers.get("Accept"), protobuf=protobuf)
 
     def _send_json(self, status: int, obj: Any) -> None:
@@ -413,6 +416,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         body = self._read_body()
         self._warnings: list[str] = []
+        self._custom = False
         split = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         self.api.requests.append((method, self.path))
@@ -518,6 +522,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str, target: Target, params: dict[str, str], body: bytes, user: str) -> None:
         rt = target.rt
         assert rt is not None
+        self._custom = rt.custom
         if target.name:
             verb = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete", "POST": "create"}[method]
             if target.watch_path:
@@ -657,7 +662,8 @@ class _Handler(BaseHTTPRequestHandler):
         return "as=Table" in (self.headers.get("Accept") or "")
 
     def _list_choice(self, api_version: str, kind: str) -> media.Choice:
-        return media.negotiate(self.headers.get("Accept"), protobuf=wire.can_encode(api_version, kind), table=True)
+        protobuf = not self._custom and wire.can_encode(api_version, kind)
+        return media.negotiate(self.headers.get("Accept"), protobuf=protobuf, table=True)
 
     def _serve_access_review(self, verb: str, body: bytes, user: str) -> None:
         if verb != "create":

@@ -34,6 +34,8 @@ def serve(path: str, params: dict[str, str], accept: str | None) -> tuple[int, b
     if name not in documents:
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", details={})
     status, body, content_type, headers = _document(documents[name], accept, V3_PROTOBUF)
+    if status != 200:
+        return status, body, content_type, headers
     current = etag(body)
     wanted = params.get("hash")
     if wanted and wanted != current:
