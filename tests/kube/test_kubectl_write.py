@@ -139,3 +139,30 @@ def test_diff_shows_what_apply_would_change(shared_server, shared_kubectl, tmp_p
     changed = shared_kubectl("diff", "-f", str(manifest), check=False)
     assert changed.returncode == 1 and "-  replicas: 1\n+  replicas: 3" in changed.stdout
     assert shared_server.get("deployments", "ml-staging", "differ")["spec"]["replicas"] == 1
+
+
+def test_events_for_an_object_after_a_restart(shared_server, shared_kubectl) -> None:
+    shared_kubectl("rollout", "restart", "deployment/iris-classifier")
+    shared_kubectl("rollout", "status", "deployment/iris-classifier", "--timeout=60s")
+    out = shared_kubectl("events", "--for", "deployment/iris-classifier").stdout.splitlines()
+    assert out[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert any("ScalingReplicaSet" in line and "Scaled up replica set iris-classifier-" in line for line in out[1:])
+    listed = json.loads(shared_kubectl("events", "-o", "json").stdout)
+    assert listed["kind"] == "EventList" and all(e["involvedObject"]["namespace"] == "ml-serving" for e in listed["items"])
+
+    def backing_off() -> bool:
+        warnings = shared_kubectl("events", "--types=Warning").stdout
+        return "BackOff" in warnings and "Pod/wine-quality-" in warnings
+
+    wait_for(backing_off, timeout=30, what="the crash-looping pod's BackOff event")
+
+
+def test_crds_are_served_and_cannot_be_changed(shared_kubectl) -> None:
+    names = shared_kubectl("get", "crd", "-o", "name").stdout.split()
+    assert names == ["customresourcedefinition.apiextensions.k8s.io/prometheusrules.monitoring.coreos.com",
+                     "customresourcedefinition.apiextensions.k8s.io/routes.route.openshift.io"]
+    established = shared_kubectl("wait", "--for=condition=Established", "crd/routes.route.openshift.io", "--timeout=5s")
+    assert established.stdout.strip() == "customresourcedefinition.apiextensions.k8s.io/routes.route.openshift.io condition met"
+    denied = shared_kubectl("delete", "crd", "routes.route.openshift.io", check=False)
+    assert denied.returncode == 1 and 'cannot delete resource "customresourcedefinitions" in API group "apiextensions.k8s.io"' in denied.stderr
+    assert shared_kubectl("auth", "can-i", "create", "crd", check=False).stdout.strip() == "no"
