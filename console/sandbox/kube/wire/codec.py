@@ -3,8 +3,7 @@
 A message decodes to the JSON the apiserver's Go code would write for the same struct: a pointer field is there
 when it was sent, a non-pointer scalar is there unless it is zero and ``omitempty``, a non-pointer struct is always
 there (``omitempty`` does not apply to structs in Go), and an inline struct's fields join its parent's. The types
-apimachinery marshals by hand (Time, MicroTime, Duration, IntOrString, Quantity, RawExtension, FieldsV1) are
-coded here as apimachinery codes them.
+apimachinery marshals by hand are in ``special.py``, the wire itself in ``primitives.py``.
 """
 
 from __future__ import annotations
@@ -13,18 +12,17 @@ import base64
 import functools
 import json
 import struct
-from calendar import timegm
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from .primitives import WireError, fields
+from .primitives import key as _key, length_delimited as _length_delimited, signed as _signed, varint as _varint
+from .special import SPECIAL as _SPECIAL
+from .special import decode_special as _decode_special, encode_special as _encode_special
 
 _TYPES_FILE = Path(__file__).with_name("gotypes.json")
 _ZERO = {"string": "", "bool": False, "int32": 0, "int64": 0, "uint32": 0, "uint64": 0, "float32": 0.0,
          "float64": 0.0, "byte": 0}
-
-
-class WireError(ValueError):
-    """A protobuf body that does not decode as the type it claims."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -37,192 +35,9 @@ def knows(type_name: str) -> bool:
     return type_name in go_types()
 
 
-# --- the wire ---------------------------------------------------------------------------------------------------
-
-
-def _varint(value: int) -> bytes:
-    if value < 0:
-        value += 1 << 64
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _key(number: int, wire: int) -> bytes:
-    return _varint(number << 3 | wire)
-
-
-def _length_delimited(number: int, data: bytes) -> bytes:
-    return _key(number, 2) + _varint(len(data)) + data
-
-
-def fields(data: bytes) -> dict[int, list[Any]]:
-    """The raw fields of one message: varints as ints, length-delimited values as bytes, fixed values as bytes."""
-    out: dict[int, list[Any]] = {}
-    i, end = 0, len(data)
-
-    def varint() -> int:
-        nonlocal i
-        shift = value = 0
-        while True:
-            if i >= end:
-                raise WireError("truncated varint")
-            byte = data[i]
-            i += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value
-            shift += 7
-            if shift > 63:
-                raise WireError("varint too long")
-
-    while i < end:
-        key = varint()
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise WireError("field number 0")
-        if wire == 0:
-            out.setdefault(number, []).append(varint())
-        elif wire == 2:
-            length = varint()
-            if i + length > end:
-                raise WireError("truncated length-delimited field")
-            out.setdefault(number, []).append(data[i:i + length])
-            i += length
-        elif wire == 1:
-            out.setdefault(number, []).append(data[i:i + 8])
-            i += 8
-        elif wire == 5:
-            out.setdefault(number, []).append(data[i:i + 4])
-            i += 4
-        else:
-            raise WireError(f"unsupported wire type {wire}")
-    if i != end:
-        raise WireError("truncated message")
-    return out
-
-
-def _signed(value: int, bits: int) -> int:
-    value &= (1 << 64) - 1
-    if value >= 1 << 63:
-        value -= 1 << 64
-    if bits == 32:
-        value = ((value + (1 << 31)) % (1 << 32)) - (1 << 31)
-    return value
-
-
-# --- apimachinery's hand-written types ---------------------------------------------------------------------------
-
-
-def _time_text(seconds: int, nanos: int, micro: bool) -> str:
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if micro:
-        text += f".{nanos // 1000:06d}"
-    return text + "Z"
-
-
-def _time_seconds(text: Any) -> tuple[int, int]:
-    if not isinstance(text, str):
-        raise WireError(f"not a time: {text!r}")
-    main, _, fraction = text.rstrip("Z").partition(".")
-    try:
-        parsed = datetime.strptime(main[:19], "%Y-%m-%dT%H:%M:%S")
-    except ValueError as err:
-        raise WireError(f"not a time: {text!r}") from err
-    nanos = int((fraction + "000000000")[:9]) if fraction else 0
-    return timegm(parsed.timetuple()), nanos
-
-
-def _go_duration(nanoseconds: int) -> str:
-    if nanoseconds == 0:
-        return "0s"
-    sign = "-" if nanoseconds < 0 else ""
-    rest = abs(nanoseconds)
-    hours, rest = divmod(rest, 3_600_000_000_000)
-    minutes, rest = divmod(rest, 60_000_000_000)
-    seconds = rest / 1e9
-    text = f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
-    if hours:
-        return f"{sign}{hours}h{minutes}m{text}"
-    if minutes:
-        return f"{sign}{minutes}m{text}"
-    return sign + text
-
-
-def _decode_special(kind: str, data: bytes) -> Any:
-    raw = fields(data)
-    if kind in ("time", "microtime"):
-        if not raw:
-            return None
-        seconds = _signed(raw.get(1, [0])[-1], 64)
-        nanos = _signed(raw.get(2, [0])[-1], 32)
-        return _time_text(seconds, nanos, kind == "microtime")
-    if kind == "duration":
-        return _go_duration(_signed(raw.get(1, [0])[-1], 64))
-    if kind == "intorstring":
-        if raw.get(1, [0])[-1] == 1:
-            return raw.get(3, [b""])[-1].decode("utf-8")
-        return _signed(raw.get(2, [0])[-1], 32)
-    if kind == "quantity":
-        return raw.get(1, [b""])[-1].decode("utf-8")
-    if kind in ("rawextension", "fieldsv1"):
-        body = raw.get(1, [b""])[-1]
-        if not body:
-            return None
-        if body.startswith(b"k8s\x00"):
-            from . import decode_object
-
-            return decode_object(body)
-        return json.loads(body)
-    raise WireError(f"unknown special type {kind}")
-
-
-def _encode_special(kind: str, value: Any) -> bytes:
-    if kind in ("time", "microtime"):
-        if value is None:
-            return b""
-        seconds, nanos = _time_seconds(value)
-        out = _key(1, 0) + _varint(seconds) if seconds else b""
-        if kind == "microtime" and nanos:
-            out += _key(2, 0) + _varint(nanos)
-        return out
-    if kind == "duration":
-        return _key(1, 0) + _varint(_parse_duration(value))
-    if kind == "intorstring":
-        if isinstance(value, str):
-            return _key(1, 0) + _varint(1) + _key(2, 0) + _varint(0) + _length_delimited(3, value.encode())
-        return _key(1, 0) + _varint(0) + _key(2, 0) + _varint(int(value)) + _length_delimited(3, b"")
-    if kind == "quantity":
-        return _length_delimited(1, str(value).encode())
-    if kind in ("rawextension", "fieldsv1"):
-        return _length_delimited(1, json.dumps(value, separators=(",", ":")).encode()) if value is not None else b""
-    raise WireError(f"unknown special type {kind}")
-
-
-def _parse_duration(text: Any) -> int:
-    import re
-
-    if not isinstance(text, str):
-        raise WireError(f"not a duration: {text!r}")
-    units = {"h": 3_600_000_000_000, "m": 60_000_000_000, "s": 1_000_000_000, "ms": 1_000_000, "us": 1000,
-             "µs": 1000, "ns": 1}
-    total = 0.0
-    for number, unit in re.findall(r"([0-9.]+)(h|ms|us|µs|ns|m|s)", text):
-        total += float(number) * units[unit]
-    return int(-total if text.startswith("-") else total)
-
-
 # --- Go structs ----------------------------------------------------------------------------------------------------
 
 _GOGO_ZERO = {**_ZERO, "intorstring": 0, "quantity": "0", "duration": "0s"}
-_SPECIAL = {"time", "microtime", "duration", "intorstring", "quantity", "rawextension", "fieldsv1"}
 
 
 def _decode_value(type_: dict[str, Any], raw: Any) -> Any:
