@@ -119,6 +119,9 @@ def test_explain_answers_from_the_published_schemas(shared_kubectl) -> None:
     assert "GROUP:      route.openshift.io" in route and "weight\t<integer>" in route
     recursive = shared_kubectl("explain", "prometheusrules.spec", "--recursive").stdout
     assert "rules\t<[]Object>" in recursive
+    # The v2 document, read from its protobuf form as kubectl reads it.
+    v2 = shared_kubectl("explain", "deployment.spec.strategy", "--output=plaintext-openapiv2").stdout
+    assert "RESOURCE: strategy <Object>" in v2 and "rollingUpdate\t<Object>" in v2
     missing = shared_kubectl("explain", "deployment.spec.replicaz", check=False)
     assert missing.returncode == 1 and 'field "replicaz" does not exist' in missing.stderr
 

@@ -79,7 +79,10 @@ def test_v2_is_the_published_definitions_of_the_served_kinds(shared_server) -> N
     published = schemas.published()
     for name in ("io.k8s.api.apps.v1.DeploymentSpec", "io.k8s.api.core.v1.Container", "io.k8s.api.policy.v1.PodDisruptionBudgetSpec"):
         assert document["definitions"][name] == published[name]
-    assert _get(shared_server, "/openapi/v2", accept="application/com.github.proto-openapi.spec.v2@v1.0+protobuf")[0] == 406
+    status, proto, headers = _get(shared_server, "/openapi/v2", accept="application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    assert (status, headers["Content-Type"]) == (200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    assert proto.startswith(b"\n\x032.0") and b"io.k8s.api.apps.v1.DeploymentSpec" in proto
+    assert _get(shared_server, "/openapi/v2", accept="application/xml")[0] == 406
 
 
 @pytest.mark.parametrize("name", ["io.k8s.api.apps.v1.DeploymentSpec", "io.k8s.api.core.v1.PodSpec",

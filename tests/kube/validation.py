@@ -220,9 +220,29 @@ def _protobuf_object(body: bytes) -> dict[str, Any]:
         raise InvalidResponse(f"undecodable protobuf: {err}") from err
 
 
-def validate_openapi(path: str, status: int, body: bytes) -> None:
+def _validate_v2_protobuf(body: bytes) -> None:
+    """gnostic's openapi.v2.Document: the swagger version, and every definition a named, decodable schema."""
+    from console.sandbox.kube.wire.primitives import fields
+
+    try:
+        document = fields(body)
+        definitions = fields(document[9][0])[1]
+        for named in definitions:
+            entry = fields(named)
+            entry[1][0].decode()
+            fields(entry[2][0])
+    except (KeyError, IndexError, ValueError) as err:
+        raise InvalidResponse(f"malformed protobuf OpenAPI v2 document: {err}") from err
+    if document[1] != [b"2.0"] or not definitions:
+        raise InvalidResponse("the protobuf OpenAPI v2 document is not swagger 2.0 or has no definitions")
+
+
+def validate_openapi(path: str, status: int, body: bytes, content_type: str = "application/json") -> None:
     """The OpenAPI documents: their shape, and every $ref resolving within the document."""
     if status in (301, 304):
+        return
+    if content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf":
+        _validate_v2_protobuf(body)
         return
     document = json.loads(body)
     if path == "/openapi/v3":
@@ -263,7 +283,7 @@ def validate_response(method: str, path: str, status: int, content_type: str, bo
     """Check one recorded response; raises ``InvalidResponse``."""
     bare_path = path.split("?")[0].rstrip("/")
     if bare_path.startswith("/openapi/") and status < 400:
-        validate_openapi(bare_path, status, body)
+        validate_openapi(bare_path, status, body, content_type)
         return
     if status == 406 and not body:
         return  # kube-openapi's handlers answer an unacceptable Accept with an empty 406

@@ -59,6 +59,14 @@ def v2_document() -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
+@functools.lru_cache(maxsize=1)
+def v2_protobuf() -> bytes:
+    """``/openapi/v2`` as gnostic's protobuf message."""
+    from . import v2proto
+
+    return v2proto.document(json.loads(v2_document()))
+
+
 def etag(data: bytes) -> str:
     """kube-openapi's ETag: the upper-case hex SHA-512 of the document."""
     return hashlib.sha512(data).hexdigest().upper()
