@@ -34,6 +34,11 @@ def test_apply_k_demo_overlay_then_delete_k(shared_server, shared_kubectl) -> No
     shared_kubectl("wait", "--for=condition=Available", "deployment/mlops-console", "-n", NS, "--timeout=30s")
     d = shared_server.get("deployments", NS, "mlops-console")
     assert d["status"]["readyReplicas"] == 2 and d["spec"]["template"]["spec"]["serviceAccountName"] == "mlops-console"
+    # The disruption controller: two ready replicas, minAvailable 1.
+    pdb = wait_for(lambda: (p := shared_server.get("poddisruptionbudgets", NS, "mlops-console"))["status"]["currentHealthy"] == 2 and p)
+    assert {k: pdb["status"][k] for k in ("disruptionsAllowed", "desiredHealthy", "expectedPods")} == {
+        "disruptionsAllowed": 1, "desiredHealthy": 1, "expectedPods": 2}
+    assert shared_kubectl("get", "pdb", "-n", NS, "--no-headers").stdout.split()[:4] == ["mlops-console", "1", "N/A", "1"]
     route = shared_server.get("routes", NS, "mlops-console")
     assert route["spec"]["to"] == {"kind": "Service", "name": "mlops-console", "weight": 100}  # the CRD's defaults
     assert route["spec"]["host"] == "mlops-console-mlops-console.apps.sandbox.local"

@@ -242,8 +242,9 @@ def _discard(fields: FieldSet, path: tuple[str, ...]) -> None:
         node.members.discard(path[-1])
 
 
-def _without_times(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in e.items() if k != "time"} for e in entries]
+def _without_times(entries: list[dict[str, Any]]) -> list[str]:
+    """The entries compared regardless of their times, and so of the order their times give them."""
+    return sorted(json.dumps({k: v for k, v in e.items() if k != "time"}, sort_keys=True) for e in entries)
 
 
 def _cap(entries: list[Entry]) -> list[Entry]:
