@@ -113,3 +113,23 @@ def test_definitions_undo_the_json_schema_conversion_exactly(name: str) -> None:
         return out
 
     assert redo(schemas.published()[name]) == shipped
+
+
+def test_aggregated_discovery_lists_every_served_resource(shared_server) -> None:
+    from console.sandbox.kube import discovery
+
+    for path, groups in (("/api", [""]), ("/apis", [g for g in {rt.group for rt in RESOURCE_TYPES.values()} if g])):
+        status, body, headers = _get(shared_server, path, accept=f"{discovery.AGGREGATED},application/json")
+        assert (status, headers["Content-Type"]) == (200, discovery.AGGREGATED)
+        document = json.loads(body)
+        assert sorted(i["metadata"].get("name", "") for i in document["items"]) == sorted(groups)
+        served = {(i["metadata"].get("name", ""), r["resource"]) for i in document["items"]
+                  for v in i["versions"] for r in v["resources"]}
+        assert served == {(rt.group, rt.plural) for rt in RESOURCE_TYPES.values() if rt.group in groups}
+    apps = next(i for i in json.loads(_get(shared_server, "/apis", accept=discovery.AGGREGATED)[1])["items"]
+                if i["metadata"]["name"] == "apps")
+    deployments = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")
+    assert deployments["scope"] == "Namespaced" and deployments["shortNames"] == ["deploy"]
+    assert {s["subresource"]: s["responseKind"]["kind"] for s in deployments["subresources"]} == {"scale": "Scale", "status": "Deployment"}
+    # Without the aggregated type in Accept, the legacy documents.
+    assert json.loads(_get(shared_server, "/apis")[1])["kind"] == "APIGroupList"

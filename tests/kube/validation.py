@@ -211,6 +211,40 @@ def validate_watch_stream(body: bytes) -> None:
         validate_object(event["object"])
 
 
+def strict_model(body: Any, model: str, path: str = "") -> None:
+    """Check a body against one of the official client's models, refusing keys the model does not have (for
+    kinds kubernetes-validate ships no schema of, such as the aggregated discovery documents)."""
+    import re
+
+    if model.lower().startswith("list["):
+        if not isinstance(body, list):
+            raise InvalidResponse(f"{path}: expected a list")
+        for i, item in enumerate(body):
+            strict_model(item, model[5:-1], f"{path}[{i}]")
+        return
+    if model.lower().startswith(("dict(", "dict[")):
+        value_type = re.match(r"dict[(\[]str, (.*)[)\]]", model, re.I).group(1)
+        if not isinstance(body, dict):
+            raise InvalidResponse(f"{path}: expected an object")
+        for k, v in body.items():
+            strict_model(v, value_type, f"{path}.{k}")
+        return
+    scalars = {"str": str, "int": int, "bool": bool, "float": (int, float), "datetime": str, "object": object}
+    if model in scalars:
+        if body is not None and not isinstance(body, scalars[model]):
+            raise InvalidResponse(f"{path}: expected {model}, got {body!r:.60}")
+        return
+    cls = getattr(kubernetes.client.models, model)
+    if not isinstance(body, dict):
+        raise InvalidResponse(f"{path}: expected a {model} object")
+    by_json = {v: k for k, v in cls.attribute_map.items()}
+    for key, value in body.items():
+        if key not in by_json:
+            raise InvalidResponse(f"{path}: {model} has no field {key!r}")
+        strict_model(value, cls.openapi_types[by_json[key]], f"{path}.{key}")
+    deserialize(body, model) if not path else None
+
+
 def _protobuf_object(body: bytes) -> dict[str, Any]:
     from console.sandbox.kube import wire
 
@@ -301,6 +335,12 @@ def validate_response(method: str, path: str, status: int, content_type: str, bo
             if event["type"] == "BOOKMARK":  # its object's empty structs decode as Go's zero values
                 event["object"] = {k: event["object"][k] for k in ("kind", "apiVersion", "metadata")}
         validate_watch_stream(b"\n".join(json.dumps(e).encode() for e in events))
+        return
+    if content_type == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList":
+        document = json.loads(body)
+        if document.get("kind") != "APIGroupDiscoveryList" or document.get("apiVersion") != "apidiscovery.k8s.io/v2":
+            raise InvalidResponse("not an apidiscovery.k8s.io/v2 APIGroupDiscoveryList")
+        strict_model(document, "V2APIGroupDiscoveryList")
         return
     if content_type == "application/vnd.kubernetes.protobuf":
         document = _protobuf_object(body)

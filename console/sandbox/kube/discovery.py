@@ -56,3 +56,66 @@ def resource_list(group_name: str, version: str) -> dict[str, Any]:
             out.append(sub_entry)
     group_version = f"{group_name}/{version}" if group_name else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": out}
+
+
+# --- aggregated discovery (apidiscovery.k8s.io/v2): every group, version and resource in one document -------------
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str | None) -> bool:
+    """True when the first type of Accept the server can write is the aggregated discovery document."""
+    for clause in (accept or "").split(","):
+        parts = [p.strip() for p in clause.split(";") if p.strip()]
+        if not parts:
+            continue
+        params = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+        if parts[0] == "application/json" and params.get("as") == "APIGroupDiscoveryList":
+            if params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2":
+                return True
+            continue
+        if parts[0] in ("application/json", "*/*", "application/*"):
+            return False
+    return False
+
+
+def _response_kind(group: str, version: str, kind: str) -> dict[str, str]:
+    return {"group": group, "version": version, "kind": kind}
+
+
+def _resources(group_name: str, version: str) -> list[dict[str, Any]]:
+    out = []
+    for rt in resources_in(group_name, version):
+        entry: dict[str, Any] = {"resource": rt.plural, "responseKind": _response_kind("", "", rt.kind),
+                                 "scope": "Namespaced" if rt.namespaced else "Cluster",
+                                 "singularResource": rt.singular, "verbs": list(rt.verbs)}
+        if rt.short_names:
+            entry["shortNames"] = list(rt.short_names)
+        if rt.categories:
+            entry["categories"] = list(rt.categories)
+        subresources = []
+        for sub in rt.subresources:
+            if sub == "scale":
+                subresources.append({"subresource": sub, "responseKind": _response_kind("autoscaling", "v1", "Scale"),
+                                     "verbs": ["get", "patch", "update"]})
+            else:
+                subresources.append({"subresource": sub, "responseKind": _response_kind("", "", rt.kind),
+                                     "verbs": _SUBRESOURCE_VERBS.get(sub, ["get", "patch", "update"])})
+        if subresources:
+            entry["subresources"] = subresources
+        out.append(entry)
+    return out
+
+
+def aggregated(legacy: bool) -> dict[str, Any]:
+    """``/api`` (``legacy``) or ``/apis`` as an APIGroupDiscoveryList."""
+    groups = [""] if legacy else [g for g in GROUP_VERSIONS if g]
+    items = []
+    for name in groups:
+        metadata: dict[str, Any] = {"creationTimestamp": None}
+        if name:
+            metadata = {"name": name, "creationTimestamp": None}
+        versions = [{"version": v, "resources": _resources(name, v), "freshness": "Current"}
+                    for v in GROUP_VERSIONS[name]]
+        items.append({"metadata": metadata, "versions": versions})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}

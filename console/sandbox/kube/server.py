@@ -463,6 +463,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/version":
             self._send_json(200, SERVER_VERSION)
             return
+        if path in ("/api", "/apis") and discovery.wants_aggregated(self.headers.get("Accept")):
+            document = json.dumps(discovery.aggregated(legacy=path == "/api"), separators=(",", ":")).encode()
+            self._send(200, document, discovery.AGGREGATED)
+            return
         if path == "/api":
             self._send_json(200, discovery.api_versions(self.api.host, self.api.port))
             return
