@@ -604,7 +604,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_stored(200, obj)
             return
         if verb == "delete":
-            options = self._decode(body) if body.strip() else {}
+            options = self._decode_object(body) if body.strip() else {}
             if "propagationPolicy" in params:
                 options["propagationPolicy"] = params["propagationPolicy"]
             if "gracePeriodSeconds" in params:
@@ -640,27 +640,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._warnings = result.warnings
         self._send_json(result.status, result.obj)
 
-    @staticmethod
-    def _decode(body: bytes, allow_list: bool = False) -> Any:
-        try:
-            obj = json.loads(body or b"{}")
-        except ValueError:
-            try:
-                obj = yaml.safe_load(body)
-            except yaml.YAMLError as err:
-                raise errors.bad_request(f"error decoding body: {err}") from err
-        if not isinstance(obj, dict) and not (allow_list and isinstance(obj, list)):
+    def _decode_object(self, body: bytes) -> dict[str, Any]:
+        """A DeleteOptions or Scale body in any media type the server reads."""
+        value = media.decode_object_body(body, self.headers.get("Content-Type"), protobuf=True).value
+        if not isinstance(value, dict):
             raise errors.bad_request("the body of the request was in an unknown format")
-        return obj
-
-    @staticmethod
-    def _check_kind(obj: dict[str, Any], rt: ResourceType) -> None:
-        kind, api_version = obj.get("kind"), obj.get("apiVersion")
-        if kind and kind != rt.kind:
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected API version ({rt.api_version})")
-        if api_version and api_version != rt.api_version:
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected API version ({rt.api_version})")
-        obj["kind"], obj["apiVersion"] = rt.kind, rt.api_version
+        return value
 
     def _wants_table(self, params: dict[str, str]) -> bool:
         return "as=Table" in (self.headers.get("Accept") or "")
@@ -872,10 +857,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, scale)
                 return
             if method == "PUT":
-                new_scale = self._decode(body)
+                new_scale = self._decode_object(body)
             elif method == "PATCH":
                 content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-                new_scale = patching.apply_patch(scale, self._decode(body, allow_list=True), content_type, "Scale")
+                patch_body = media.decode_patch_body(body, content_type)
+                if patch_body.media_type == media.APPLY_PATCH:
+                    # Server-side apply through the scale subresource is not simulated.
+                    raise errors.unsupported_media_type(content_type, apply=False)
+                new_scale = patching.apply_patch(scale, patch_body.value, content_type, "Scale")
             else:
                 raise errors.method_not_allowed(method)
             replicas = (new_scale.get("spec") or {}).get("replicas", 0)
