@@ -71,18 +71,14 @@ def _check_names(obj: dict[str, Any], req: WriteRequest) -> None:
         meta["namespace"] = req.namespace
 
 
-def _decoded(req: WriteRequest, obj: dict[str, Any], options_kind: str, duplicates: list[str]) -> decoding.Decoded:
-    directive = decoding.field_validation(req.params, options_kind)
-    return decoding.decode(req.rt, obj, directive, duplicates)
-
-
 def create(store: Store, req: WriteRequest) -> WriteResult:
     """POST: a new object."""
-    directive_check = decoding.field_validation(req.params, "CreateOptions")
+    # The options (query parameters) are read before the body, as the apiserver reads them.
+    directive = decoding.field_validation(req.params, "CreateOptions")
     body = media.decode_object_body(req.body, req.content_type, protobuf=_protobuf_ok(req.rt))
     obj = _check_kind(body.value, req.rt)
     _check_names(obj, req)
-    decoded = decoding.decode(req.rt, obj, directive_check, body.duplicates)
+    decoded = decoding.decode(req.rt, obj, directive, body.duplicates)
     manager = manager_from(req.params, req.user_agent)
     created = store.create(req.rt.plural, decoded.obj, namespace=req.namespace, dry_run=req.dry_run, manager=manager)
     return WriteResult(201, created, decoded.unknown)
@@ -90,10 +86,11 @@ def create(store: Store, req: WriteRequest) -> WriteResult:
 
 def replace(store: Store, req: WriteRequest) -> WriteResult:
     """PUT: the whole object (or its status)."""
+    directive = decoding.field_validation(req.params, "UpdateOptions")
     body = media.decode_object_body(req.body, req.content_type, protobuf=_protobuf_ok(req.rt))
     obj = _check_kind(body.value, req.rt)
     _check_names(obj, req)
-    decoded = _decoded(req, obj, "UpdateOptions", body.duplicates)
+    decoded = decoding.decode(req.rt, obj, directive, body.duplicates)
     manager = manager_from(req.params, req.user_agent)
     updated = store.update(req.rt.plural, decoded.obj, subresource=req.subresource, dry_run=req.dry_run,
                            manager=manager)
@@ -102,9 +99,10 @@ def replace(store: Store, req: WriteRequest) -> WriteResult:
 
 def patch(store: Store, req: WriteRequest) -> WriteResult:
     """PATCH: JSON patch, merge patch, strategic merge patch, or server-side apply."""
+    directive = decoding.field_validation(req.params, "PatchOptions")
     body = media.decode_patch_body(req.body, req.content_type)
     if body.media_type == media.APPLY_PATCH:
-        return _apply(store, req, body.value)
+        return _apply(store, req, body.value, directive)
     if "force" in req.params:
         raise errors.invalid("PatchOptions", "meta.k8s.io", "", [errors.FieldError.forbidden(
             "force", "may not be specified for non-apply patch")])
@@ -123,13 +121,13 @@ def patch(store: Store, req: WriteRequest) -> WriteResult:
             meta["namespace"] = req.namespace
         if patched.get("kind") != req.rt.kind or patched.get("apiVersion") != req.rt.api_version:
             raise errors.bad_request("the body of the request was in an unknown format")
-        decoded = _decoded(req, patched, "PatchOptions", body.duplicates)
+        decoded = decoding.decode(req.rt, patched, directive, body.duplicates)
         updated = store.update(req.rt.plural, decoded.obj, subresource=req.subresource, dry_run=req.dry_run,
                                manager=manager)
     return WriteResult(200, updated, decoded.unknown)
 
 
-def _apply(store: Store, req: WriteRequest, applied: Any) -> WriteResult:
+def _apply(store: Store, req: WriteRequest, applied: Any, directive: str) -> WriteResult:
     rt = req.rt
     if not req.params.get("fieldManager"):
         raise errors.invalid("PatchOptions", "meta.k8s.io", "", [errors.FieldError.required(
@@ -147,7 +145,7 @@ def _apply(store: Store, req: WriteRequest, applied: Any) -> WriteResult:
     _check_names(applied, req)
     if (applied.get("metadata") or {}).get("managedFields"):
         raise errors.bad_request("metadata.managedFields must be nil in an applied configuration")
-    decoded = _decoded(req, applied, "PatchOptions", [])
+    decoded = decoding.decode(rt, applied, directive)
     definition = decoding.definition_of(rt)
     node = Node.named(definition) if definition else Node({})
     with store.lock:
