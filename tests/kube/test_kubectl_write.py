@@ -169,3 +169,12 @@ def test_crds_are_served_and_cannot_be_changed(shared_kubectl) -> None:
     denied = shared_kubectl("delete", "crd", "routes.route.openshift.io", check=False)
     assert denied.returncode == 1 and 'cannot delete resource "customresourcedefinitions" in API group "apiextensions.k8s.io"' in denied.stderr
     assert shared_kubectl("auth", "can-i", "create", "crd", check=False).stdout.strip() == "no"
+
+
+def test_api_resources_from_aggregated_discovery(shared_server, shared_kubectl) -> None:
+    out = shared_kubectl("api-resources", "--api-group=route.openshift.io", "--no-headers").stdout.split()
+    assert out == ["routes", "route.openshift.io/v1", "true", "Route"]
+    pdb = shared_kubectl("api-resources", "--api-group=policy", "-o", "wide", "--no-headers").stdout.split()
+    assert pdb[:5] == ["poddisruptionbudgets", "pdb", "policy/v1", "true", "PodDisruptionBudget"]
+    discovered = [r for r in shared_server.recorded() if r.path.split("?")[0] in ("/api", "/apis")]
+    assert discovered and all(r.content_type.startswith("application/json;g=apidiscovery.k8s.io;v=v2") for r in discovered)
