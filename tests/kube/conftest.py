@@ -115,3 +115,33 @@ def apps(api_client: kubernetes.client.ApiClient) -> kubernetes.client.AppsV1Api
 @pytest.fixture
 def core(api_client: kubernetes.client.ApiClient) -> kubernetes.client.CoreV1Api:
     return kubernetes.client.CoreV1Api(api_client)
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeApiServer]:
+    """One demo-world server for a whole test module (its tests keep to their own objects); validated at the end."""
+    server = KubeApiServer(host="127.0.0.1", port=0, record_responses=True, **FAST_NODE).start()
+    seed_demo_world(server, now=datetime.now(timezone.utc))
+    server.tick()
+    yield server
+    server.stop()
+    problems = ResponseChecker().check(server)
+    if problems:
+        pytest.fail("invalid API responses:\n" + "\n".join(problems[:20]), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def shared_kubectl(shared_server: KubeApiServer, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """kubectl against ``shared_server``, with a cache directory of its own (discovery and OpenAPI are re-read)."""
+    binary = kubectl_binary()
+    root = tmp_path_factory.mktemp("kubectl")
+    config = shared_server.write_kubeconfig(root / "kubeconfig", namespace="ml-serving")
+
+    def run(*args: str, timeout: float = 30, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([binary, "--kubeconfig", str(config), "--cache-dir", str(root / "cache"), *args],
+                                capture_output=True, text=True, timeout=timeout, input=stdin)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    return run

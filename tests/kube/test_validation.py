@@ -74,3 +74,39 @@ def test_every_response_of_a_session_was_checked(make_kube_server) -> None:
     assert len(recorded) == 6 and recorded[-1].streamed and b'"ADDED"' in recorded[-1].body
     checker = ResponseChecker()
     assert checker.check(server) == [] and checker.checked == 6
+
+
+def test_protobuf_bodies_are_decoded_and_checked() -> None:
+    from console.sandbox.kube import wire
+
+    good = wire.encode_object(DEPLOYMENT)
+    validate_response("GET", "/apis/apps/v1/namespaces/d/deployments/x", 200, "application/vnd.kubernetes.protobuf",
+                      good, False)
+    with pytest.raises(InvalidResponse):  # not an envelope
+        validate_response("GET", "/x", 200, "application/vnd.kubernetes.protobuf", b"{}", False)
+    broken = wire.encode_object({**DEPLOYMENT, "spec": {**DEPLOYMENT["spec"], "replicas": -1}})[:-3]
+    with pytest.raises(InvalidResponse):  # truncated
+        validate_response("GET", "/x", 200, "application/vnd.kubernetes.protobuf", broken, False)
+    stream = wire.encode_watch_event("ADDED", DEPLOYMENT)
+    validate_response("GET", "/x?watch=1", 200, "application/vnd.kubernetes.protobuf;stream=watch", stream, True)
+    with pytest.raises(InvalidResponse):
+        validate_response("GET", "/x?watch=1", 200, "application/vnd.kubernetes.protobuf;stream=watch", stream[:-1], True)
+
+
+def test_custom_resources_are_checked_against_their_crd() -> None:
+    route = {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "r"},
+             "spec": {"to": {"kind": "Service", "name": "s"}}}
+    check(route, path="/apis/route.openshift.io/v1/namespaces/d/routes/r")
+    with pytest.raises(InvalidResponse):
+        check({**route, "spec": {**route["spec"], "tooo": 1}}, path="/apis/route.openshift.io/v1/namespaces/d/routes/r")
+    with pytest.raises(InvalidResponse):
+        check({**route, "spec": {"to": {"kind": "Service", "name": 5}}}, path="/apis/route.openshift.io/v1/namespaces/d/routes/r")
+
+
+def test_openapi_documents_must_resolve_their_references() -> None:
+    document = {"openapi": "3.0.0", "components": {"schemas": {"A": {"properties": {"b": {"$ref": "#/components/schemas/B"}}}}},
+                "paths": {}}
+    with pytest.raises(InvalidResponse):
+        validate_response("GET", "/openapi/v3/apis/x/v1", 200, "application/json", json.dumps(document).encode(), False)
+    document["components"]["schemas"]["B"] = {"type": "string"}
+    validate_response("GET", "/openapi/v3/apis/x/v1", 200, "application/json", json.dumps(document).encode(), False)

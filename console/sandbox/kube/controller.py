@@ -16,9 +16,9 @@ import threading
 import time
 from typing import Any, Iterator
 
-from . import errors
+from . import disruption, errors
 from .clock import parse_rfc3339, rfc3339
-from .resources import resolve_int_or_percent, selector_matches_labels
+from .resources import RESOURCE_TYPES, resolve_int_or_percent, selector_matches_labels
 from .runtime import (
     Timing,
     container_id,
@@ -223,6 +223,9 @@ class Controllers:
                 self.pod_created.setdefault(event.obj["metadata"]["uid"], self._creation_instant(event.obj))
         elif event.resource == "namespaces":
             marks.append(("namespaces", "", name))
+        if event.resource == "poddisruptionbudgets" and event.type != "DELETED" or (
+                event.resource == "pods" and self.store.list_refs("poddisruptionbudgets", ns)[0]):
+            marks.append(("disruption", ns, ""))
         with self._lock:
             self._dirty.update(marks)
 
@@ -273,7 +276,7 @@ class Controllers:
                             del self._due[key]
                 if not work:
                     return
-                order = {"namespaces": 0, "gc": 1, "adopt": 2, "deployments": 3, "replicasets": 4, "pods": 5}
+                order = {"namespaces": 0, "gc": 1, "adopt": 2, "deployments": 3, "replicasets": 4, "pods": 5, "disruption": 6}
                 for key in sorted(work, key=lambda k: (order[k[0]], k[1], k[2])):
                     try:
                         self._process(key)
@@ -296,6 +299,8 @@ class Controllers:
             self.sync_namespace(name)
         elif kind == "gc":
             self.collect_garbage(ns)
+        elif kind == "disruption":
+            disruption.sync(self.store, ns, self.clock.now())
         elif kind == "adopt":
             for d in self.store.list_refs("deployments", ns)[0]:
                 with self._lock:
@@ -1281,7 +1286,8 @@ class Controllers:
             self._wake(("namespaces", "", name), begins)
             return
         remaining = 0
-        for resource in ("deployments", "replicasets", "pods", "services", "events"):
+        namespaced = [rt.plural for rt in RESOURCE_TYPES.values() if rt.namespaced and rt.verbs != ("create",)]
+        for resource in namespaced:
             for obj in self.store.list_refs(resource, name)[0]:
                 remaining += 1
                 if resource == "pods" and obj["metadata"].get("deletionTimestamp"):

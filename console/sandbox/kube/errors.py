@@ -95,8 +95,16 @@ def method_not_allowed(verb: str) -> ApiError:
     )
 
 
-def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml')
+def unsupported_media_type(content_type: str, *, custom: bool = False, apply: bool = True) -> ApiError:
+    """415 for a patch type the resource does not take (custom resources take no strategic merge patch)."""
+    accepted = ["application/json-patch+json", "application/merge-patch+json"]
+    if apply:
+        accepted.append("application/apply-patch+yaml")
+    if not custom:
+        accepted.insert(2, "application/strategic-merge-patch+json")
+    return ApiError(415, "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - accepted media types include: "
+                    + ", ".join(accepted), details={})
 
 
 def gone(message: str) -> ApiError:

@@ -117,6 +117,10 @@ class AccessPolicy:
             self._default_allow = True
 
     def allows(self, verb: str, resource: str, subresource: str, namespace: str) -> bool:
+        # The sandbox serves only the CRDs it ships: changing one, or adding another it could not serve, is
+        # refused as a cluster refuses a user without rights on apiextensions.
+        if resource == "customresourcedefinitions" and verb not in ("get", "list", "watch"):
+            return False
         with self._lock:
             if any(rule.matches(verb, resource, subresource, namespace) for rule in self._denied):
                 return False

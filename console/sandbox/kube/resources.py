@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import kinds
 from .errors import FieldError, bad_request
 from .services import default_service, validate_service, validate_service_update
 
@@ -23,6 +24,9 @@ class ResourceType:
     verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
     has_generation: bool = False
     subresources: tuple[str, ...] = ()
+    # Served from a CustomResourceDefinition (crds/): JSON only, schema from the CRD, merge patch instead of
+    # strategic merge patch, as apiextensions-apiserver serves custom resources.
+    custom: bool = False
 
     @property
     def api_version(self) -> str:
@@ -65,6 +69,37 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", "authorization.k8s.io",
             "v1", False, verbs=("create",),
         ),
+        # What the console's own manifests (openshift/) create besides Deployments and Services.
+        ResourceType("configmaps", "configmap", "ConfigMap", "", "v1", True, ("cm",)),
+        ResourceType("secrets", "secret", "Secret", "", "v1", True),
+        ResourceType("serviceaccounts", "serviceaccount", "ServiceAccount", "", "v1", True, ("sa",)),
+        ResourceType(
+            "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", "policy", "v1", True, ("pdb",),
+            has_generation=True, subresources=("status",),
+        ),
+        ResourceType(
+            "networkpolicies", "networkpolicy", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",),
+            has_generation=True,
+        ),
+        ResourceType("roles", "role", "Role", "rbac.authorization.k8s.io", "v1", True),
+        ResourceType("rolebindings", "rolebinding", "RoleBinding", "rbac.authorization.k8s.io", "v1", True),
+        ResourceType("clusterroles", "clusterrole", "ClusterRole", "rbac.authorization.k8s.io", "v1", False),
+        ResourceType(
+            "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", False,
+        ),
+        ResourceType(
+            "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", "apiextensions.k8s.io",
+            "v1", False, ("crd", "crds"), ("api-extensions",), has_generation=True, subresources=("status",),
+        ),
+        # The CRDs of crds/: OpenShift serves Routes, the Prometheus operator PrometheusRules.
+        ResourceType(
+            "routes", "route", "Route", "route.openshift.io", "v1", True, has_generation=True,
+            subresources=("status",), custom=True,
+        ),
+        ResourceType(
+            "prometheusrules", "prometheusrule", "PrometheusRule", "monitoring.coreos.com", "v1", True, ("promrule",),
+            ("prometheus-operator",), has_generation=True, custom=True,
+        ),
     )
 }
 
@@ -73,6 +108,12 @@ GROUP_VERSIONS = {
     "apps": ("v1",),
     "autoscaling": ("v1",),
     "authorization.k8s.io": ("v1",),
+    "policy": ("v1",),
+    "networking.k8s.io": ("v1",),
+    "rbac.authorization.k8s.io": ("v1",),
+    "apiextensions.k8s.io": ("v1",),
+    "route.openshift.io": ("v1",),
+    "monitoring.coreos.com": ("v1",),
 }
 
 # apps/v1 deployments/scale and replicasets/scale return autoscaling/v1 Scale objects.
@@ -84,10 +125,19 @@ def resources_in(group: str, version: str) -> list[ResourceType]:
 
 
 def lookup(group: str, version: str, plural: str) -> ResourceType | None:
+    """The type a URL's group, version and resource name; None if the sandbox does not serve it."""
     rt = RESOURCE_TYPES.get(plural)
     if rt is None or rt.group != group or rt.version != version:
         return None
     return rt
+
+
+def of_kind(api_version: str, kind: str) -> ResourceType | None:
+    """The type of an object's ``apiVersion`` and ``kind``."""
+    for rt in RESOURCE_TYPES.values():
+        if rt.kind == kind and rt.api_version == api_version:
+            return rt
+    return None
 
 
 # --- defaults (pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go) ---------------------------------
@@ -160,7 +210,9 @@ def default_pod(pod: dict[str, Any]) -> None:
             {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
         ],
     )
-    pod.setdefault("status", {"phase": "Pending", "qosClass": qos_class(spec)})
+    status = pod.setdefault("status", {})
+    if not status.get("phase"):
+        status.update({"phase": "Pending", "qosClass": qos_class(spec)})
 
 
 def qos_class(spec: dict[str, Any]) -> str:
@@ -202,12 +254,14 @@ def default_replicaset(obj: dict[str, Any]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
     default_template(spec.setdefault("template", {}))
-    obj.setdefault("status", {"replicas": 0})
+    obj.setdefault("status", {}).setdefault("replicas", 0)
 
 
 def default_namespace(obj: dict[str, Any]) -> None:
-    obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-    obj.setdefault("status", {"phase": "Active"})
+    spec = obj.setdefault("spec", {})
+    if not spec.get("finalizers"):
+        spec["finalizers"] = ["kubernetes"]
+    obj.setdefault("status", {}).setdefault("phase", "Active")
     labels = obj["metadata"].setdefault("labels", {})
     labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
 
@@ -220,7 +274,9 @@ def default_event(obj: dict[str, Any]) -> None:
 
 def default_hpa(obj: dict[str, Any]) -> None:
     obj.setdefault("spec", {}).setdefault("minReplicas", 1)
-    obj.setdefault("status", {"currentReplicas": 0, "desiredReplicas": 0})
+    status = obj.setdefault("status", {})
+    status.setdefault("currentReplicas", 0)
+    status.setdefault("desiredReplicas", 0)
 
 
 DEFAULTERS = {
@@ -232,6 +288,7 @@ DEFAULTERS = {
     "namespaces": default_namespace,
     "events": default_event,
     "services": default_service,
+    **kinds.DEFAULTERS,
 }
 
 
@@ -404,12 +461,16 @@ def validate(resource: str, obj: dict[str, Any]) -> list[FieldError]:
         errors += validate_pod_spec(obj.get("spec") or {}, "spec")
     elif resource == "services":
         errors += validate_service(obj)
+    elif resource in kinds.DEFAULTERS:
+        errors += kinds.validate(resource, obj)
     return errors
 
 
 def validate_update(resource: str, old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
     if resource == "services":
         return _validate_labels((new.get("metadata") or {}).get("labels"), "metadata.labels") + validate_service_update(old, new)
+    if resource in kinds.DEFAULTERS:
+        return _validate_labels((new.get("metadata") or {}).get("labels"), "metadata.labels") + kinds.validate_update(resource, old, new)
     errors = validate(resource, new)
     if resource in ("deployments", "replicasets"):
         old_selector = old.get("spec", {}).get("selector")

@@ -24,8 +24,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import errors, logs, patch as patching, tables
-from .clock import SystemClock
+from . import discovery, errors, kinds, managed, logs, media, patch as patching, tables, wire, writes
+from .openapi import http as openapi_http
+from .clock import SystemClock, rfc3339
 from .controller import Controllers
 from .faults import AccessPolicy, Faults
 from .resources import (
@@ -145,6 +146,8 @@ class KubeApiServer:
         self.stopping = False
         self.store.create("namespaces", {"metadata": {"name": "default"}})
         self.store.create("namespaces", {"metadata": {"name": "kube-system"}})
+        for crd in kinds.installed_crds(rfc3339(self.clock.now())):
+            self.store.seed("customresourcedefinitions", crd)
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -306,36 +309,6 @@ def _label_selector_string(selector: dict[str, Any]) -> str:
     return ",".join(sorted(parts))
 
 
-def _discovery_resources(group: str, version: str) -> list[dict[str, Any]]:
-    out = []
-    for rt in resources_in(group, version):
-        entry: dict[str, Any] = {
-            "name": rt.plural,
-            "singularName": rt.singular,
-            "namespaced": rt.namespaced,
-            "kind": rt.kind,
-            "verbs": list(rt.verbs),
-        }
-        if rt.short_names:
-            entry["shortNames"] = list(rt.short_names)
-        if rt.categories:
-            entry["categories"] = list(rt.categories)
-        entry["storageVersionHash"] = base64.b64encode(f"{rt.group}/{rt.plural}".encode()).decode()[:11]
-        out.append(entry)
-        for sub in rt.subresources:
-            sub_entry: dict[str, Any] = {"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced}
-            if sub == "scale":
-                sub_entry.update({"group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
-            elif sub == "log":
-                sub_entry.update({"kind": "Pod", "verbs": ["get"]})
-            elif sub == "finalize":
-                sub_entry.update({"kind": "Namespace", "verbs": ["update"]})
-            else:
-                sub_entry.update({"kind": rt.kind, "verbs": ["get", "patch", "update"]})
-            out.append(sub_entry)
-    return out
-
-
 class _Handler(BaseHTTPRequestHandler):
     api: KubeApiServer
     protocol_version = "HTTP/1.1"
@@ -369,11 +342,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+    def _send(self, status: int, body: bytes, content_type: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Audit-Id", str(uuid.uuid4()))
-        self.send_header("Cache-Control", "no-cache, private")
+        if "Cache-Control" not in (headers or {}):
+            self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        for warning in self._warnings:
+            self.send_header("Warning", '299 - ' + json.dumps(warning))
         self.send_header("X-Kubernetes-Pf-Flowschema-Uid", "7a1f0e33-8b3c-4f5e-9d1a-2b6c4d8e0f11")
         self.send_header("X-Kubernetes-Pf-Prioritylevel-Uid", "c2d4e6f8-1a3b-4c5d-8e9f-0a1b2c3d4e5f")
         self.send_header("Content-Length", str(len(body)))
@@ -381,11 +360,33 @@ class _Handler(BaseHTTPRequestHandler):
         self.api._record(RecordedResponse(self.command, self.path, status, content_type, body))
         self.wfile.write(body)
 
+    def _choice(self, obj: Any) -> media.Choice:
+        """The response type for this request's Accept header and an answer of ``obj``'s kind."""
+        # A custom resource's endpoints have no protobuf serializer, for their errors either.
+        protobuf = (not self._custom and isinstance(obj, dict)
+                    and wire.can_encode(obj.get("apiVersion"), obj.get("kind")))
+        return media.negotiate(self.headers.get("Accept"), protobuf=protobuf)
+
     def _send_json(self, status: int, obj: Any) -> None:
-        self._send(status, json.dumps(obj, separators=(",", ":")).encode())
+        """Send an API object in the negotiated media type (JSON, YAML or protobuf)."""
+        body, content_type = media.encode(obj, self._choice(obj))
+        self._send(status, body, content_type)
+
+    def _send_stored(self, status: int, obj: dict[str, Any]) -> None:
+        """A stored object: its cached JSON when JSON is what the client wants."""
+        choice = self._choice(obj)
+        if choice.media_type == media.JSON:
+            self._send(status, self.api.store.encoded(obj))
+        else:
+            self._send(status, *media.encode(obj, choice))
 
     def _send_error(self, err: errors.ApiError) -> None:
-        self._send_json(err.code, err.status())
+        status = err.status()
+        try:
+            choice = self._choice(status)
+        except errors.ApiError:
+            choice = media.Choice(media.JSON)  # a Status goes out even to a client that accepts nothing we write
+        self._send(err.code, *media.encode(status, choice))
 
     def _start_stream(self, content_type: str) -> None:
         self.send_response(200)
@@ -414,15 +415,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         body = self._read_body()
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-        if content_type == "application/vnd.kubernetes.protobuf" and "selfsubjectaccessreviews" not in self.path:
-            self._send_error(errors.ApiError(
-                415, "UnsupportedMediaType",
-                "the body of the request was in an unknown format - accepted media types include: "
-                "application/json, application/yaml, application/json-patch+json, application/merge-patch+json, "
-                "application/strategic-merge-patch+json",
-                details={}))
-            return
+        self._warnings: list[str] = []
+        self._custom = False
         split = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         self.api.requests.append((method, self.path))
@@ -469,19 +463,20 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/version":
             self._send_json(200, SERVER_VERSION)
             return
+        if path in ("/api", "/apis") and discovery.wants_aggregated(self.headers.get("Accept")):
+            document = json.dumps(discovery.aggregated(legacy=path == "/api"), separators=(",", ":")).encode()
+            self._send(200, document, discovery.AGGREGATED)
+            return
         if path == "/api":
-            self._send_json(200, {
-                "kind": "APIVersions",
-                "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"{self.api.host}:{self.api.port}"}],
-            })
+            self._send_json(200, discovery.api_versions(self.api.host, self.api.port))
             return
         if path == "/apis":
-            groups = []
-            for group in ("apps", "autoscaling", "authorization.k8s.io"):
-                versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in GROUP_VERSIONS[group]]
-                groups.append({"name": group, "versions": versions, "preferredVersion": versions[0]})
-            self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+            self._send_json(200, discovery.group_list())
+            return
+        if path == "/openapi/v2" or path.startswith("/openapi/v3"):
+            if method != "GET":
+                raise errors.method_not_allowed(method)
+            self._send(*openapi_http.serve(path, params, self.headers.get("Accept")))
             return
         parts = [p for p in path.split("/") if p]
         if parts[0] == "api" and len(parts) >= 2:
@@ -489,11 +484,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts[0] == "apis" and len(parts) >= 2:
             group = parts[1]
             if len(parts) == 2:
-                if group not in GROUP_VERSIONS or not group:
+                document = discovery.group(group)
+                if document is None:
                     raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", details={})
-                versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in GROUP_VERSIONS[group]]
-                self._send_json(200, {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": versions,
-                                      "preferredVersion": versions[0]})
+                self._send_json(200, document)
                 return
             version, rest = parts[2], parts[3:]
         else:
@@ -503,9 +497,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not rest:
             if method != "GET":
                 raise errors.method_not_allowed(method)
-            group_version = f"{group}/{version}" if group else version
-            self._send_json(200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-                                  "resources": _discovery_resources(group, version)})
+            self._send_json(200, discovery.resource_list(group, version))
             return
         target = self._parse_target(group, version, rest)
         self._serve(method, target, params, body, user)
@@ -534,6 +526,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str, target: Target, params: dict[str, str], body: bytes, user: str) -> None:
         rt = target.rt
         assert rt is not None
+        self._custom = rt.custom
         if target.name:
             verb = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete", "POST": "create"}[method]
             if target.watch_path:
@@ -564,6 +557,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.api.policy.allows(verb, rt.plural, target.subresource, namespace):
             raise self._forbidden(user, verb, target)
         dry_run = params.get("dryRun") == "All"
+        if params.get("dryRun") not in (None, "", "All"):
+            options = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}.get(verb, "DeleteOptions")
+            raise errors.invalid(options, "meta.k8s.io", "", [errors.FieldError.not_supported(
+                "dryRun", params["dryRun"], ["All"])])
         store = self.api.store
         if target.subresource == "log":
             self._serve_log(target, params)
@@ -577,15 +574,8 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "watch":
             self._serve_watch(rt, namespace, params, target.name)
             return
-        if verb == "create":
-            obj = self._decode(body)
-            if target.namespace and rt.namespaced:
-                body_ns = (obj.get("metadata") or {}).get("namespace")
-                if body_ns and body_ns != target.namespace:
-                    raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
-            self._check_kind(obj, rt)
-            created = store.create(rt.plural, obj, namespace=namespace, dry_run=dry_run)
-            self._send_json(201, created)
+        if verb in ("create", "update", "patch") and not target.subresource == "scale":
+            self._serve_write(verb, target, params, body, dry_run)
             return
         if verb == "deletecollection":
             labels = parse_label_selector(params.get("labelSelector"))
@@ -611,45 +601,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self._wants_table(params):
                 self._send_json(200, tables.table(rt, [obj], self.api.clock.now(), params))
                 return
-            self._send(200, store.encoded(obj))
-            return
-        if verb == "update":
-            obj = self._decode(body)
-            self._check_kind(obj, rt)
-            meta = obj.setdefault("metadata", {})
-            if meta.get("name") and meta["name"] != target.name:
-                raise errors.bad_request("the name of the object (%s) does not match the name on the URL (%s)" % (meta["name"], target.name))
-            meta["name"] = target.name
-            if rt.namespaced:
-                if meta.get("namespace") and meta["namespace"] != namespace:
-                    raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
-                meta["namespace"] = namespace
-            updated = store.update(rt.plural, obj, subresource=target.subresource, dry_run=dry_run)
-            self._send_json(200, updated)
-            return
-        if verb == "patch":
-            content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-            if content_type == patching.APPLY_PATCH:
-                raise errors.unsupported_media_type(content_type)
-            patch_body = self._decode(body, allow_list=True)
-            with store.lock:
-                current = store.get(rt.plural, namespace, target.name)
-                if current is None:
-                    raise errors.not_found(rt.plural, rt.group, target.name)
-                patched = patching.apply_patch(current, patch_body, content_type, rt.kind)
-                patched = drop_nulls(patched)
-                meta = patched.setdefault("metadata", {})
-                if meta.get("name") != target.name:
-                    raise errors.bad_request(f'the name of the object ({meta.get("name")}) does not match the name on the URL ({target.name})')
-                if rt.namespaced:
-                    meta["namespace"] = namespace
-                if patched.get("kind") != rt.kind or patched.get("apiVersion") != rt.api_version:
-                    raise errors.bad_request("the body of the request was in an unknown format")
-                updated = store.update(rt.plural, patched, subresource=target.subresource, dry_run=dry_run)
-            self._send_json(200, updated)
+            self._send_stored(200, obj)
             return
         if verb == "delete":
-            options = self._decode(body) if body.strip() else {}
+            options = self._decode_object(body) if body.strip() else {}
             if "propagationPolicy" in params:
                 options["propagationPolicy"] = params["propagationPolicy"]
             if "gracePeriodSeconds" in params:
@@ -674,38 +629,37 @@ class _Handler(BaseHTTPRequestHandler):
             name=target.name, namespace=target.namespace,
         )
 
-    @staticmethod
-    def _decode(body: bytes, allow_list: bool = False) -> Any:
-        try:
-            obj = json.loads(body or b"{}")
-        except ValueError:
-            try:
-                obj = yaml.safe_load(body)
-            except yaml.YAMLError as err:
-                raise errors.bad_request(f"error decoding body: {err}") from err
-        if not isinstance(obj, dict) and not (allow_list and isinstance(obj, list)):
-            raise errors.bad_request("the body of the request was in an unknown format")
-        return obj
+    def _serve_write(self, verb: str, target: Target, params: dict[str, str], body: bytes, dry_run: bool) -> None:
+        assert target.rt is not None
+        request = writes.WriteRequest(
+            target.rt, target.namespace, target.name, target.subresource, params, body,
+            self.headers.get("Content-Type") or "", self.headers.get("User-Agent") or "", dry_run,
+        )
+        handler = {"create": writes.create, "update": writes.replace, "patch": writes.patch}[verb]
+        result = handler(self.api.store, request)
+        self._warnings = result.warnings
+        self._send_json(result.status, result.obj)
 
-    @staticmethod
-    def _check_kind(obj: dict[str, Any], rt: ResourceType) -> None:
-        kind, api_version = obj.get("kind"), obj.get("apiVersion")
-        if kind and kind != rt.kind:
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected API version ({rt.api_version})")
-        if api_version and api_version != rt.api_version:
-            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected API version ({rt.api_version})")
-        obj["kind"], obj["apiVersion"] = rt.kind, rt.api_version
+    def _decode_object(self, body: bytes) -> dict[str, Any]:
+        """A DeleteOptions or Scale body in any media type the server reads."""
+        value = media.decode_object_body(body, self.headers.get("Content-Type"), protobuf=True).value
+        if not isinstance(value, dict):
+            raise errors.bad_request("the body of the request was in an unknown format")
+        return value
 
     def _wants_table(self, params: dict[str, str]) -> bool:
         return "as=Table" in (self.headers.get("Accept") or "")
 
+    def _list_choice(self, api_version: str, kind: str) -> media.Choice:
+        protobuf = not self._custom and wire.can_encode(api_version, kind)
+        return media.negotiate(self.headers.get("Accept"), protobuf=protobuf, table=True)
+
     def _serve_access_review(self, verb: str, body: bytes, user: str) -> None:
         if verb != "create":
             raise errors.method_not_allowed(self.command)
-        if body.startswith(b"k8s\x00"):
-            review = _access_review_from_protobuf(body)
-        else:
-            review = self._decode(body)
+        review = media.decode_object_body(body, self.headers.get("Content-Type"), protobuf=True).value
+        if not isinstance(review, dict):
+            raise errors.bad_request("the body of the request was in an unknown format")
         attributes = (review.get("spec") or {}).get("resourceAttributes") or {}
         allowed = self.api.policy.allows(
             attributes.get("verb", ""), attributes.get("resource", ""), attributes.get("subresource", ""),
@@ -749,10 +703,16 @@ class _Handler(BaseHTTPRequestHandler):
             meta["continue"] = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
-        if self._wants_table(params):
+        choice = self._list_choice(rt.api_version, rt.list_kind)
+        if choice.table:
             table = tables.table(rt, items, self.api.clock.now(), params)
             table["metadata"] = meta
             self._send_json(200, table)
+            return
+        if choice.media_type != media.JSON:
+            listed = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta,
+                      "items": [{k: v for k, v in i.items() if k not in ("kind", "apiVersion")} for i in items]}
+            self._send(200, *media.encode(listed, choice))
             return
         head = json.dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta}, separators=(",", ":"))
         encoded = [store.encoded_item(i) for i in items]
@@ -781,13 +741,22 @@ class _Handler(BaseHTTPRequestHandler):
                 return False
             return labels_match(labels, meta.get("labels")) and fields_match(rt.plural, fields, obj)
 
-        content_type = "application/json"
-        as_table = self._wants_table(params)
+        choice = self._list_choice(rt.api_version, rt.kind)
+        as_table = choice.table
+        protobuf = choice.media_type == media.PROTOBUF
+        content_type = wire.PROTOBUF_WATCH if protobuf else "application/json"
 
         def encode(obj: dict[str, Any]) -> bytes:
             if as_table:
                 return json.dumps(tables.table(rt, [obj], self.api.clock.now(), params), separators=(",", ":")).encode()
             return store.encoded(obj)
+
+        def event(kind: str, obj: dict[str, Any], stored: bool = True) -> bytes:
+            """One watch event in the stream's framing: a JSON line, or a length-prefixed protobuf WatchEvent."""
+            if protobuf:
+                return wire.encode_watch_event(kind, obj)
+            body = encode(obj) if stored else json.dumps(obj, separators=(",", ":")).encode()
+            return b'{"type":"' + kind.encode() + b'","object":' + body + b"}\n"
 
         initial: list[dict[str, Any]] = []
         with store.lock:
@@ -805,14 +774,14 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if start_rv > 0 and store.too_old(start_rv):
                 status = errors.gone(f"too old resource version: {start_rv} ({current_rv})").status()
-                self._chunk(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")
+                self._chunk(event("ERROR", status, stored=False))
                 return
             for obj in initial:
-                self._chunk(b'{"type":"ADDED","object":' + encode(obj) + b"}\n")
+                self._chunk(event("ADDED", obj))
             if send_initial:
                 bookmark = {"kind": rt.kind, "apiVersion": rt.api_version,
                             "metadata": {"resourceVersion": str(start_rv), "annotations": {"k8s.io/initial-events-end": "true"}}}
-                self._chunk(json.dumps({"type": "BOOKMARK", "object": bookmark}, separators=(",", ":")).encode() + b"\n")
+                self._chunk(event("BOOKMARK", bookmark, stored=False))
             deadline = time.monotonic() + timeout
             last_rv = start_rv
             last_bookmark = time.monotonic()
@@ -820,15 +789,15 @@ class _Handler(BaseHTTPRequestHandler):
                 events, ok = store.events_after(last_rv, min(0.5, max(deadline - time.monotonic(), 0.01)))
                 if not ok:
                     status = errors.gone(f"too old resource version: {last_rv} ({store.resource_version})").status()
-                    self._chunk(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")
+                    self._chunk(event("ERROR", status, stored=False))
                     return
-                for event in events:
-                    last_rv = event.rv
-                    if event.resource != rt.plural:
+                for watch_event in events:
+                    last_rv = watch_event.rv
+                    if watch_event.resource != rt.plural:
                         continue
-                    now_match = matches(event.obj)
-                    if event.type == "MODIFIED":
-                        was_match = matches(event.old)
+                    now_match = matches(watch_event.obj)
+                    if watch_event.type == "MODIFIED":
+                        was_match = matches(watch_event.old)
                         if now_match and was_match:
                             kind = "MODIFIED"
                         elif now_match:
@@ -838,14 +807,14 @@ class _Handler(BaseHTTPRequestHandler):
                         else:
                             continue
                     elif now_match:
-                        kind = event.type
+                        kind = watch_event.type
                     else:
                         continue
-                    self._chunk(b'{"type":"' + kind.encode() + b'","object":' + encode(event.obj) + b"}\n")
+                    self._chunk(event(kind, watch_event.obj))
                 if bookmarks and time.monotonic() - last_bookmark > 30:
                     last_bookmark = time.monotonic()
                     bookmark = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(last_rv)}}
-                    self._chunk(json.dumps({"type": "BOOKMARK", "object": bookmark}, separators=(",", ":")).encode() + b"\n")
+                    self._chunk(event("BOOKMARK", bookmark, stored=False))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             client_gone = True
@@ -888,10 +857,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, scale)
                 return
             if method == "PUT":
-                new_scale = self._decode(body)
+                new_scale = self._decode_object(body)
             elif method == "PATCH":
                 content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-                new_scale = patching.apply_patch(scale, self._decode(body, allow_list=True), content_type, "Scale")
+                patch_body = media.decode_patch_body(body, content_type)
+                if patch_body.media_type == media.APPLY_PATCH:
+                    # Server-side apply through the scale subresource is not simulated.
+                    raise errors.unsupported_media_type(content_type, apply=False)
+                new_scale = patching.apply_patch(scale, patch_body.value, content_type, "Scale")
             else:
                 raise errors.method_not_allowed(method)
             replicas = (new_scale.get("spec") or {}).get("replicas", 0)
@@ -902,7 +875,8 @@ class _Handler(BaseHTTPRequestHandler):
             if sent_rv and sent_rv != obj["metadata"]["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, target.name)
             obj["spec"]["replicas"] = replicas
-            updated = store.update(rt.plural, obj, dry_run=dry_run)
+            manager = managed.manager_from(params, self.headers.get("User-Agent"))
+            updated = store.update(rt.plural, obj, dry_run=dry_run, manager=manager, tracked_as="scale")
         self._send_json(200, self._scale_of(updated))
 
     # --- logs --------------------------------------------------------------------------------------------------
@@ -985,54 +959,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.api._record(RecordedResponse(self.command, self.path, 200, content_type, b"".join(self._stream_body), True))
             return
         self._end_stream(content_type)
-
-
-def _proto_fields(data: bytes) -> dict[int, list[Any]]:
-    """The fields of one protobuf message (varints and length-delimited values are all this needs)."""
-    fields: dict[int, list[Any]] = {}
-    i = 0
-
-    def varint() -> int:
-        nonlocal i
-        shift = value = 0
-        while True:
-            byte = data[i]
-            i += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value
-            shift += 7
-
-    while i < len(data):
-        key = varint()
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            fields.setdefault(number, []).append(varint())
-        elif wire == 2:
-            length = varint()
-            fields.setdefault(number, []).append(data[i:i + length])
-            i += length
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        else:
-            raise errors.bad_request("unsupported protobuf wire type")
-    return fields
-
-
-def _access_review_from_protobuf(body: bytes) -> dict[str, Any]:
-    """Decode the protobuf SelfSubjectAccessReview that ``kubectl auth can-i`` sends (runtime.Unknown envelope)."""
-    try:
-        envelope = _proto_fields(body[4:])
-        review = _proto_fields(envelope[2][0])
-        spec = _proto_fields(review.get(2, [b""])[0])
-        attributes = _proto_fields(spec.get(1, [b""])[0]) if 1 in spec else {}
-    except (IndexError, KeyError) as err:
-        raise errors.bad_request("unable to decode the protobuf body") from err
-    names = {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource", 6: "subresource", 7: "name"}
-    resource_attributes = {names[n]: v[0].decode() for n, v in attributes.items() if n in names and v and v[0]}
-    return {"spec": {"resourceAttributes": resource_attributes}} if resource_attributes else {"spec": {}}
 
 
 def replace_timing(server: KubeApiServer, **changes: float) -> None:

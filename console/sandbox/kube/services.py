@@ -53,7 +53,7 @@ def default_service(obj: dict[str, Any]) -> None:
         spec.setdefault("allocateLoadBalancerNodePorts", True)
     if spec.get("clusterIP") and not spec.get("clusterIPs"):
         spec["clusterIPs"] = [spec["clusterIP"]]
-    obj.setdefault("status", {"loadBalancer": {}})
+    obj.setdefault("status", {}).setdefault("loadBalancer", {})
 
 
 def allocate(obj: dict[str, Any], services: list[dict[str, Any]], rng: random.Random | None = None) -> None:

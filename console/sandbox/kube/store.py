@@ -14,7 +14,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from . import errors, services
+from . import errors, kinds, schemas, services
+from .managed import FieldManager
+from .typed import Node
 from .clock import SystemClock, rfc3339
 from .resources import (
     DEFAULTERS,
@@ -215,8 +217,14 @@ class Store:
         return "".join(_NAME_ALPHABET[b % len(_NAME_ALPHABET)] for b in uuid.uuid4().bytes[:5])
 
     def create(
-        self, resource: str, obj: dict[str, Any], *, namespace: str = "", dry_run: bool = False
+        self, resource: str, obj: dict[str, Any], *, namespace: str = "", dry_run: bool = False,
+        manager: str | None = None,
+        tracked: bool = True,
     ) -> dict[str, Any]:
+        """POST semantics: defaults, validation, uid and resourceVersion; ``manager`` owns the fields it set.
+
+        ``tracked=False`` is for a server-side apply, whose managedFields the apply itself computed.
+        """
         rt = RESOURCE_TYPES[resource]
         obj = drop_nulls(copy.deepcopy(obj))
         meta = obj.setdefault("metadata", {})
@@ -276,6 +284,10 @@ class Store:
                 meta.pop("generation", None)
             meta["uid"] = str(uuid.uuid4())
             meta["creationTimestamp"] = rfc3339(self.clock.now())
+            if resource == "routes" and not obj.get("status"):
+                kinds.admit_route(obj, meta["creationTimestamp"])
+            if tracked:
+                self._track(rt, None, obj, manager or internal_manager(resource, ""), "")
             if dry_run:
                 return ordered(obj, rt)
             meta["resourceVersion"] = self._next_rv()
@@ -316,8 +328,16 @@ class Store:
         subresource: str = "",
         dry_run: bool = False,
         require_resource_version: bool = False,
+        manager: str | None = None,
+        tracked: bool = True,
+        tracked_as: str | None = None,
     ) -> dict[str, Any]:
-        """PUT semantics: a stale resourceVersion is a 409; status and spec are split by subresource."""
+        """PUT semantics: a stale resourceVersion is a 409; status and spec are split by subresource.
+
+        ``manager`` is the field manager of the write (controllers' writes get theirs); ``tracked=False`` is for a
+        server-side apply, whose managedFields the apply itself computed; ``tracked_as`` names the subresource the
+        write came through when it is not ``subresource`` (a scale writes the object itself).
+        """
         rt = RESOURCE_TYPES[resource]
         new = drop_nulls(copy.deepcopy(obj))
         meta = new.setdefault("metadata", {})
@@ -370,6 +390,9 @@ class Store:
                 if rt.has_generation and new.get("spec") != current.get("spec"):
                     meta["generation"] = int(cur_meta.get("generation", 1)) + 1
             meta.pop("selfLink", None)
+            if tracked:
+                through = tracked_as if tracked_as is not None else subresource
+                self._track(rt, current, new, manager or internal_manager(resource, subresource), through)
             candidate = ordered(new, rt)
             if _same_object(candidate, current):
                 return copy.deepcopy(current)
@@ -386,6 +409,13 @@ class Store:
             self._objects[resource][(ns, name)] = candidate
             self._record(resource, "MODIFIED", candidate, current)
             return copy.deepcopy(candidate)
+
+    def _track(self, rt: ResourceType, live: dict[str, Any] | None, new: dict[str, Any], manager: str,
+               subresource: str) -> None:
+        definition = schemas.definition_name(rt.group, rt.version, rt.kind)
+        if definition is None:
+            return
+        FieldManager(rt, Node.named(definition), rfc3339(self.clock.now()), subresource).update(live, new, manager)
 
     def mutate(
         self, resource: str, namespace: str, name: str, change: Callable[[dict[str, Any]], None], *, subresource: str = ""
@@ -515,6 +545,11 @@ class Store:
     def all_objects(self, resources: Iterable[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
         with self.lock:
             return [(r, o) for r in (resources or self._objects) for o in self._objects[r].values()]
+
+
+def internal_manager(resource: str, subresource: str) -> str:
+    """Who makes a write that came from inside the cluster: the kubelet reports pod status, controllers the rest."""
+    return "kubelet" if resource == "pods" and subresource == "status" else "kube-controller-manager"
 
 
 def _same_object(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .clock import parse_rfc3339
+from . import printers
 from .resources import ResourceType
 
 
@@ -279,7 +280,7 @@ _PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any], float
 
 
 def table(rt: ResourceType, items: list[dict[str, Any]], now: float, params: dict[str, str]) -> dict[str, Any]:
-    columns, printer = _PRINTERS[rt.plural]
+    columns, printer = _PRINTERS[rt.plural] if rt.plural in _PRINTERS else printers.printer(rt)
     include = params.get("includeObject", "Metadata")
     rows = []
     for obj in items:
