@@ -15,7 +15,7 @@ if actor is None:
 with st.sidebar:
     st.markdown(f"**{actor.display_name}** · `{actor.role.label}`")
     if st.button("Log out", key="console_logout", icon=":material/logout:"):
-        logout(authenticator)
+        logout(context, actor, authenticator)
         navigation.only(lambda: st.info("You are logged out. Reload the page to sign in again."))
 
 navigation.run_pages(actor)

@@ -172,7 +172,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from bench_slo import spec as slo_spec  # noqa: E402
 from bench_slo import write_history  # noqa: E402
-from console.adapters.audit_store import AuditStore, audit_records  # noqa: E402
+from console.adapters.audit_schema import audit_records  # noqa: E402
+from console.adapters.audit_store import AuditStore  # noqa: E402
 from console.adapters.prometheus import PrometheusClient  # noqa: E402
 from console.sandbox import monitoring  # noqa: E402
 from console.sandbox.mlflow_seed import seed_scale_runs  # noqa: E402

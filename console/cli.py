@@ -10,18 +10,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from console.cli_models import add_model_commands, login_options
 from console.cli_slo import add_slo_commands
-from console.domain.access import Actor
+from console.domain.access import Actor, Permission
 from console.domain.audit import AuditFilter
 from console.errors import AuthenticationFailed, ConsoleError, InvalidInput
 from console.services import auth, deployments
-from console.services.audit import list_audit, record_as_dict
+from console.services.audit import list_audit, record_as_dict, refuse_attempt, verify_audit
 from console.services.context import ConsoleContext, build_context
+from console.services.promotion import ModelRollbackRequest
+
 
 def _signed_in(args: argparse.Namespace, context: ConsoleContext) -> Actor:
     if not args.user:
@@ -31,6 +34,8 @@ def _signed_in(args: argparse.Namespace, context: ConsoleContext) -> Actor:
             password = Path(args.password_file).read_text(encoding="utf-8").rstrip("\n")
         except OSError as err:
             raise AuthenticationFailed(f"Cannot read the password file {args.password_file}: {err.strerror}") from err
+        except UnicodeDecodeError as err:
+            raise AuthenticationFailed(f"The password file {args.password_file} is not UTF-8 text.") from err
     else:
         password = os.environ.get("CONSOLE_PASSWORD", "")
         if not password:
@@ -38,21 +43,46 @@ def _signed_in(args: argparse.Namespace, context: ConsoleContext) -> Actor:
     return auth.login(context.credentials, context.audit, username=args.user, password=password, clock=context.clock)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so a record cannot rewrite the terminal it is printed on."""
+    return _CONTROL.sub(lambda match: match.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
 def _audit(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
+    if args.check == "verify":
+        return _verify(context, actor)
     records = list_audit(context.audit, actor, AuditFilter(limit=args.limit))
     for record in records:
         if args.json:
             print(json.dumps(record_as_dict(record), default=str))
         else:
-            print(f"{record.at:%Y-%m-%d %H:%M:%S}  {record.username:<12} {record.action:<14} "
-                  f"{record.outcome.value:<9} {record.target}  {record.reason}")
+            print(printable(f"{record.at:%Y-%m-%d %H:%M:%S}  {record.username:<12} {record.action:<14} "
+                            f"{record.outcome.value:<9} {record.target}  {record.reason}"))
     return 0
 
 
-def _target(text: str) -> tuple[str, str]:
-    namespace, _, name = text.partition("/")
-    if not namespace or not name:
-        raise InvalidInput(f"Give the deployment as NAMESPACE/DEPLOYMENT, got {text!r}.")
+def _verify(context: ConsoleContext, actor: Actor) -> int:
+    report = verify_audit(context.audit, actor)
+    if report.intact:
+        before = f"; {report.unchained} older records predate the chain" if report.unchained else ""
+        print(f"audit log intact: {report.checked} records checked{before}")
+        return 0
+    print(f"audit log BROKEN: {len(report.problems)} problem(s) in {report.checked} chained records", file=sys.stderr)
+    for problem in report.problems:
+        print(f"- {problem}", file=sys.stderr)
+    return 1
+
+
+def _target(args: argparse.Namespace, context: ConsoleContext, actor: Actor, action: str) -> tuple[str, str]:
+    """NAMESPACE/DEPLOYMENT from the command line; a malformed one is refused with its own audit record."""
+    namespace, _, name = args.deployment.partition("/")
+    if not namespace or not name or "/" in name:
+        refuse_attempt(context.audit, actor, Permission.OPERATE_DEPLOYMENT, action=action, target=args.deployment,
+                       reason=args.reason, clock=context.clock,
+                       error=InvalidInput(f"Give the deployment as NAMESPACE/DEPLOYMENT, got {args.deployment!r}."))
     return namespace, name
 
 
@@ -73,7 +103,7 @@ def _status(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> 
 
 
 def _scale(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
-    namespace, name = _target(args.deployment)
+    namespace, name = _target(args, context, actor, "scale")
     result = deployments.scale(
         context.kubernetes(), context.audit, actor, namespace=namespace, name=name,
         replicas=args.replicas, seen_resource_version="", reason=args.reason,
@@ -84,7 +114,7 @@ def _scale(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> i
 
 
 def _restart(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
-    namespace, name = _target(args.deployment)
+    namespace, name = _target(args, context, actor, "restart")
     result = deployments.restart(context.kubernetes(), context.audit, actor, namespace=namespace,
                                  name=name, seen_resource_version="", reason=args.reason, clock=context.clock)
     print(result.message)
@@ -92,10 +122,22 @@ def _restart(args: argparse.Namespace, context: ConsoleContext, actor: Actor) ->
 
 
 def _rollback(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
-    namespace, name = _target(args.deployment)
-    result = deployments.rollback(context.kubernetes(), context.audit, actor, namespace=namespace,
-                                  name=name, to_revision=args.to_revision, seen_resource_version="",
-                                  reason=args.reason, clock=context.clock)
+    namespace, name = _target(args, context, actor, "rollback")
+    try:
+        result = deployments.rollback(context.kubernetes(), context.audit, actor, namespace=namespace, name=name,
+                                      to_revision=args.to_revision, seen_resource_version="", reason=args.reason,
+                                      clock=context.clock)
+    except deployments.ServedModelWouldChange as refused:
+        if not args.move_alias:
+            print(f"error: {refused.message}\nTo move the alias with it: add --move-alias (a model rollback).",
+                  file=sys.stderr)
+            return 1
+        change = refused.change
+        response = context.promotions().roll_back(ModelRollbackRequest(
+            actor=actor, model=change.model, alias=change.alias, reason=args.reason,
+            to_version=int(change.serving_after), revisions={change.deployment: change.to_revision}))
+        print(response.message)
+        return 0
     print(result.message)
     return 0
 
@@ -114,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     login = login_options()
 
-    audit = commands.add_parser("audit", parents=[login], help="print audit records, newest first")
+    audit = commands.add_parser("audit", parents=[login],
+                                help="print audit records, newest first; 'audit verify' checks the hash chain")
+    audit.add_argument("check", nargs="?", choices=["verify"], help="verify: check every record's hash (exit 1 "
+                       "on any gap or edit)")
     audit.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.set_defaults(handler=_audit, needs_login=True)
@@ -137,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", parents=[login], help="roll a deployment back (kubectl rollout undo)")
     rollback.add_argument("deployment", metavar="NAMESPACE/DEPLOYMENT")
     rollback.add_argument("--to-revision", type=int, default=None, help="default: the previous revision")
+    rollback.add_argument("--move-alias", action="store_true",
+                          help="when the revision serves another model version than the alias it follows holds, "
+                               "move the alias with it (a model rollback of every follower)")
     rollback.add_argument("--reason", required=True)
     rollback.set_defaults(handler=_rollback, needs_login=True)
 

@@ -2,12 +2,15 @@
 
 Adapters translate every library error into one of these (``raise ... from err``); services raise them for
 rule violations; the UI renders any of them with ``console.ui.errors.show_error`` and the command line prints
-``str(err)``. The message is written for the operator who reads it, not for a developer.
+``str(err)``. The message is written for the operator who reads it, not for a developer, and never carries a credential
+(``console.redaction``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from console.redaction import redact
 
 
 class ConsoleError(Exception):
@@ -16,8 +19,8 @@ class ConsoleError(Exception):
     title = "Error"
 
     def __init__(self, message: str, *, problems: Iterable[str] = ()) -> None:
-        self.problems: tuple[str, ...] = tuple(problems)
-        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(redact(problem) for problem in problems)
+        super().__init__(redact(message))
 
     @property
     def message(self) -> str:
@@ -58,8 +61,11 @@ class BackendUnavailable(ConsoleError):
 
     title = "Backend unavailable"
 
-    def __init__(self, message: str, *, backend: str = "", problems: Iterable[str] = ()) -> None:
+    def __init__(self, message: str, *, backend: str = "", problems: Iterable[str] = (),
+                 outcome_unknown: bool = False) -> None:
         self.backend = backend
+        # True when a change was sent and no answer came: it may have been applied, now or later.
+        self.outcome_unknown = outcome_unknown
         super().__init__(message, problems=problems)
 
 

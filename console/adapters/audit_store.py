@@ -1,168 +1,96 @@
-"""The audit store: SQLAlchemy over SQLite (default) or PostgreSQL (production).
+"""The audit store: one record per operator action, in a hash chain, with the alias changes the action made.
 
-Append-only by construction: this module has no update or delete statement, and the schema adds triggers that
-make the database itself refuse UPDATE and DELETE on the audit and login tables, so a bug or a hand-written
-query cannot rewrite history either.
+Append-only three times over: this module has no update or delete statement; the schema's triggers make the
+database refuse UPDATE, DELETE and REPLACE (``console.adapters.audit_schema``); and every record carries the
+hash of the one before it, so ``verify`` finds an edit or a gap that bypassed both. The same database holds the
+leases (``leases``), the login attempts and revoked sessions (``logins``) and the alias history
+(``alias_history``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
-from console.domain.audit import AuditEntry, AuditFilter, AuditRecord, LoginAttempt, Outcome
-from console.errors import BackendUnavailable
+from console.adapters.alias_history_records import AliasHistoryRecords, change_row
+from console.adapters.audit_database import AuditDatabase
+from console.adapters.audit_schema import alias_changes, audit_records
+from console.adapters.leases import Leases
+from console.adapters.login_records import LoginRecords
+from console.domain.audit import AuditEntry, AuditFilter, AuditRecord, Outcome
+from console.domain.audit_chain import GENESIS, ChainedRecord, ChainReport, record_hash, verify_chain
+from console.domain.mlflow_models import PromotionRecord
+from console.redaction import redact, redact_value
 
-_metadata = sa.MetaData()
-
-audit_records = sa.Table(
-    "audit_records",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("username", sa.String(200), nullable=False, index=True),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("action", sa.String(100), nullable=False, index=True),
-    sa.Column("target", sa.String(500), nullable=False),
-    sa.Column("outcome", sa.String(20), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False, default=""),
-    sa.Column("parameters", sa.Text, nullable=False, default="{}"),
-    sa.Column("before_state", sa.Text, nullable=True),
-    sa.Column("after_state", sa.Text, nullable=True),
-    sa.Column("error", sa.Text, nullable=False, default=""),
-)
-
-login_attempts = sa.Table(
-    "login_attempts",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("username", sa.String(200), nullable=False),
-    sa.Column("succeeded", sa.Boolean, nullable=False),
-    sa.Index("ix_login_attempts_username_at", "username", "at"),
-)
-
-_APPEND_ONLY_TABLES = ("audit_records", "login_attempts")
-
-
-def _sqlite_guards(table: str) -> list[str]:
-    return [
-        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-        for verb in ("UPDATE", "DELETE")
-    ]
-
-
-_POSTGRES_GUARD_FUNCTION = """
-CREATE OR REPLACE FUNCTION console_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
-END;
-$$ LANGUAGE plpgsql
-"""
-
-
-def _postgres_guards(table: str) -> list[str]:
-    return [
-        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION console_append_only()",
-    ]
+_CHAIN = "audit-chain"
+# The stored columns a record's hash covers (everything but its id and the hashes themselves).
+_HASHED = ("at", "username", "role", "action", "target", "outcome", "reason", "parameters", "before_state",
+           "after_state", "error")
+_CHANGE_HASHED = ("model", "alias", "version", "previous_version", "at", "actor", "reason", "action", "gate",
+                  "overridden")
 
 
 def _utc(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; every time we store is UTC.
+    # SQLite returns naive datetimes; every time stored is UTC.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _dump(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+    return None if value is None else json.dumps(redact_value(value), sort_keys=True, default=str)
 
 
 def _load(text: str | None) -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
 
 
-def _safe_url(url: sa.URL) -> str:
-    return url.render_as_string(hide_password=True)
-
-
 class AuditStore:
-    """Writes and reads audit records and login attempts."""
+    """Writes and reads audit records; its ``leases``, ``logins`` and ``alias_history`` share the database."""
 
     def __init__(self, database_url: str, *, timeout_seconds: float = 10.0) -> None:
-        url = sa.make_url(database_url)
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        connect_args: dict[str, Any] = {}
-        if url.get_backend_name() == "sqlite":
-            connect_args["timeout"] = timeout_seconds
-        else:
-            connect_args["connect_timeout"] = max(1, int(timeout_seconds))
-        self._url = url
-        self.address = _safe_url(url)
-        self._engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        self._schema_ready = False
-
-    @contextmanager
-    def _connection(self, *, write: bool) -> Iterator[sa.Connection]:
-        try:
-            self._ensure_schema()
-            with (self._engine.begin() if write else self._engine.connect()) as connection:
-                yield connection
-        except SQLAlchemyError as err:
-            raise BackendUnavailable(
-                f"The audit store at {self.address} is not available: {err.__class__.__name__}: "
-                f"{str(err.orig if hasattr(err, 'orig') and err.orig else err).splitlines()[0]}",
-                backend="audit store",
-            ) from err
-
-    def _ensure_schema(self) -> None:
-        if self._schema_ready:
-            return
-        with self._engine.begin() as connection:
-            _metadata.create_all(connection)
-            if self._engine.dialect.name == "sqlite":
-                statements = [s for table in _APPEND_ONLY_TABLES for s in _sqlite_guards(table)]
-            elif self._engine.dialect.name == "postgresql":
-                statements = [_POSTGRES_GUARD_FUNCTION]
-                statements += [s for table in _APPEND_ONLY_TABLES for s in _postgres_guards(table)]
-            else:
-                statements = []
-            for statement in statements:
-                connection.execute(sa.text(statement))
-        self._schema_ready = True
+        self._database = AuditDatabase(database_url, timeout_seconds=timeout_seconds)
+        self.address = self._database.address
+        self.leases = Leases(self._database)
+        self.logins = LoginRecords(self._database)
+        self.alias_history = AliasHistoryRecords(self._database)
 
     def ping(self) -> None:
         """Raise BackendUnavailable unless the store answers; called before an action touches a backend."""
-        with self._connection(write=False) as connection:
+        with self._database.reading() as connection:
             connection.execute(sa.select(sa.literal(1)))
 
-    def append(self, entry: AuditEntry) -> AuditRecord:
-        """Write one record and return it with its id."""
+    def append(self, entry: AuditEntry, *, alias_changes_made: Sequence[PromotionRecord] = ()) -> AuditRecord:
+        """Write one record, chained to the one before it, with the alias changes its action made, in one
+        transaction; returns it with its id. Credentials in URLs are masked in every text field."""
         values = {
             "at": _utc(entry.at),
             "username": entry.username,
             "role": entry.role,
             "action": entry.action,
-            "target": entry.target,
+            "target": redact(entry.target),
             "outcome": entry.outcome.value,
-            "reason": entry.reason,
+            "reason": redact(entry.reason),
             "parameters": _dump(entry.parameters) or "{}",
             "before_state": _dump(entry.before),
             "after_state": _dump(entry.after),
-            "error": entry.error,
+            "error": redact(entry.error),
         }
-        with self._connection(write=True) as connection:
-            result = connection.execute(sa.insert(audit_records).values(**values))
+        changes = [change_row(change) for change in alias_changes_made]
+        with self._database.transaction(serialized_on=_CHAIN) as connection:
+            previous = connection.execute(
+                sa.select(audit_records.c.record_hash).order_by(audit_records.c.id.desc()).limit(1)).scalar()
+            previous_hash = previous or GENESIS
+            digest = record_hash(previous_hash, {key: values[key] for key in _HASHED},
+                                 [{key: change[key] for key in _CHANGE_HASHED} for change in changes])
+            result = connection.execute(sa.insert(audit_records).values(
+                **values, previous_hash=previous_hash, record_hash=digest))
             record_id = int(result.inserted_primary_key[0])
-        return AuditRecord(**_entry_fields(entry), id=record_id)
+            if changes:
+                connection.execute(sa.insert(alias_changes), [{**change, "audit_id": record_id} for change in changes])
+        return _record({**values, "id": record_id})
 
     def query(self, audit_filter: AuditFilter = AuditFilter()) -> list[AuditRecord]:
         """Records that match the filter, newest first."""
@@ -180,7 +108,7 @@ class AuditStore:
             statement = statement.where(table.c.at >= _utc(audit_filter.since))
         if audit_filter.until:
             statement = statement.where(table.c.at < _utc(audit_filter.until))
-        with self._connection(write=False) as connection:
+        with self._database.reading() as connection:
             rows = connection.execute(statement).mappings().all()
         return [_record(row) for row in rows]
 
@@ -189,52 +117,34 @@ class AuditStore:
         if column not in ("username", "action"):
             raise ValueError(f"cannot list values of {column}")
         statement = sa.select(audit_records.c[column]).distinct().order_by(audit_records.c[column])
-        with self._connection(write=False) as connection:
+        with self._database.reading() as connection:
             return [row[0] for row in connection.execute(statement)]
 
-    def record_login(self, attempt: LoginAttempt) -> None:
-        """Store one login attempt (the failed-login limit counts them)."""
-        with self._connection(write=True) as connection:
-            connection.execute(
-                sa.insert(login_attempts).values(
-                    at=_utc(attempt.at), username=attempt.username, succeeded=attempt.succeeded
-                )
-            )
+    def verify(self) -> ChainReport:
+        """Check the whole chain: every record in its place and as it was written."""
+        return verify_chain(self._chained_records())
 
-    def login_attempts_since(self, username: str, since: datetime) -> list[LoginAttempt]:
-        """One user's login attempts since a time, oldest first."""
-        table = login_attempts
-        statement = (
-            sa.select(table.c.at, table.c.succeeded)
-            .where(table.c.username == username, table.c.at >= _utc(since))
-            .order_by(table.c.at, table.c.id)
-        )
-        with self._connection(write=False) as connection:
-            rows = connection.execute(statement).all()
-        return [LoginAttempt(at=_utc(at), username=username, succeeded=bool(ok)) for at, ok in rows]
+    def _chained_records(self) -> Iterator[ChainedRecord]:
+        with self._database.reading() as connection:
+            changes: dict[int, list[dict[str, Any]]] = {}
+            for row in connection.execute(sa.select(alias_changes).where(alias_changes.c.audit_id.is_not(None))
+                                          .order_by(alias_changes.c.id)).mappings():
+                change = {key: row[key] for key in _CHANGE_HASHED}
+                change["at"] = _utc(change["at"])
+                change["overridden"] = bool(change["overridden"])
+                changes.setdefault(int(row["audit_id"]), []).append(change)
+            for row in connection.execute(sa.select(audit_records).order_by(audit_records.c.id)).mappings():
+                fields = {key: row[key] for key in _HASHED}
+                fields["at"] = _utc(fields["at"])
+                yield ChainedRecord(id=row["id"], previous_hash=row["previous_hash"], stored_hash=row["record_hash"],
+                                    fields=fields, alias_changes=changes.get(row["id"], []))
 
     def dispose(self) -> None:
         """Close the store's connections."""
-        self._engine.dispose()
+        self._database.dispose()
 
 
-def _entry_fields(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "at": _utc(entry.at),
-        "username": entry.username,
-        "role": entry.role,
-        "action": entry.action,
-        "target": entry.target,
-        "outcome": entry.outcome,
-        "reason": entry.reason,
-        "parameters": dict(entry.parameters),
-        "before": entry.before,
-        "after": entry.after,
-        "error": entry.error,
-    }
-
-
-def _record(row: sa.RowMapping) -> AuditRecord:
+def _record(row: Any) -> AuditRecord:
     return AuditRecord(
         id=row["id"],
         at=_utc(row["at"]),

@@ -13,6 +13,7 @@ import yaml
 from console.domain.access import Role, strongest_role
 from console.errors import SettingsError
 
+
 @functools.cache
 def _unknown_user_hash() -> bytes:
     # Checking a password that matches no user still costs one bcrypt check, so that a wrong user name takes
@@ -111,7 +112,9 @@ class CredentialsFile:
         """The account when the password matches, else None, in the same time for unknown users."""
         account = self._users.get(username)
         if account is None:
-            bcrypt.checkpw(password.encode("utf-8"), _unknown_user_hash())
+            # The same bcrypt work (and the same refusal of a password over 72 bytes) as for a known user, so
+            # neither the time nor the answer tells which names exist.
+            password_matches(password, _unknown_user_hash().decode("ascii"))
             return None
         return account if password_matches(password, account.password_hash) else None
 

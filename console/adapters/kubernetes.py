@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -53,6 +54,12 @@ class KubernetesCluster:
         except (ConfigException, OSError) as err:
             source = "the in-cluster service account" if in_cluster else f"the kubeconfig {kubeconfig or '(default)'}"
             raise BackendUnavailable(f"Cannot load {source}: {err}", backend="Kubernetes") from err
+        except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as err:
+            # The client parses the file without checking its shape: a broken kubeconfig raises anything.
+            detail = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+            raise BackendUnavailable(f"The kubeconfig {kubeconfig or '(default)'} is not a valid kubeconfig "
+                                     f"(YAML with clusters, users and contexts): {detail}",
+                                     backend="Kubernetes") from err
         configuration.retries = False  # one attempt within the timeout; the operator decides to retry
         self.address = configuration.host
         self.namespaces = tuple(namespaces)
@@ -117,7 +124,9 @@ class KubernetesCluster:
         except (urllib3.exceptions.HTTPError, OSError) as err:
             reason = "did not answer in time" if _is_timeout(err) else "is not reachable"
             raise BackendUnavailable(
-                f"The Kubernetes API at {self.address} {reason} ({verb} {resource}{where}).", backend="Kubernetes"
+                f"The Kubernetes API at {self.address} {reason} ({verb} {resource}{where}).", backend="Kubernetes",
+                # A change that reached the server may still be applied; one that never left was not.
+                outcome_unknown=verb in _CHANGING_VERBS and not _never_sent(err),
             ) from err
 
     def _read(self, call: Callable[..., Any], *args: Any, decode: Callable[[bytes], T], **kwargs: Any) -> T:
@@ -287,14 +296,30 @@ def _status_message(err: ApiException) -> str:
         return str(err.reason or err.status)
 
 
-def _is_timeout(err: BaseException) -> bool:
+_CHANGING_VERBS = frozenset({"patch", "create", "update", "delete"})
+
+
+def _causes(err: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
     seen: BaseException | None = err
-    while seen is not None:
-        # urllib3 derives NewConnectionError (refused, unresolvable) from ConnectTimeoutError; it is no timeout.
-        if isinstance(seen, urllib3.exceptions.NewConnectionError):
-            return False
-        if isinstance(seen, (urllib3.exceptions.TimeoutError, TimeoutError)):
-            return True
+    while seen is not None and seen not in found:
+        found.append(seen)
         reason = getattr(seen, "reason", None)
         seen = reason if isinstance(reason, BaseException) else seen.__cause__
+    return found
+
+
+def _never_sent(err: BaseException) -> bool:
+    """A connection that could not be made (refused, unresolvable, timed out connecting) sent nothing."""
+    return any(isinstance(cause, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
+                                  ConnectionRefusedError)) for cause in _causes(err))
+
+
+def _is_timeout(err: BaseException) -> bool:
+    for cause in _causes(err):
+        # urllib3 derives NewConnectionError (refused, unresolvable) from ConnectTimeoutError; it is no timeout.
+        if isinstance(cause, urllib3.exceptions.NewConnectionError):
+            return False
+        if isinstance(cause, (urllib3.exceptions.TimeoutError, TimeoutError)):
+            return True
     return False

@@ -44,7 +44,7 @@ from console.domain.mlflow_models import (
     RunPage,
     RunSummary,
 )
-from console.errors import BackendUnavailable, ConsoleError, Conflict, Forbidden, InvalidInput, NotFound
+from console.errors import BackendUnavailable, Conflict, ConsoleError, Forbidden, InvalidInput, NotFound
 
 _BACKEND = "MLflow"
 # Server-side limits of MLflow's GetMetricHistoryBulkInterval (mlflow/server/handlers.py).
@@ -77,13 +77,19 @@ def _is_http(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
 
 
+def _without_sql(message: str) -> str:
+    """A database error's first line without the statement and parameters SQLAlchemy appends to it."""
+    first = message.strip().splitlines()[0] if message.strip() else message
+    return first.split("[SQL:", 1)[0].strip()
+
+
 def _clean_message(err: MlflowException) -> str:
-    """MLflow's message without the ``ERROR_CODE: `` prefix that REST errors carry."""
+    """MLflow's message without the ``ERROR_CODE: `` prefix that REST errors carry, or the SQL of a store error."""
     message = err.message if isinstance(err.message, str) else str(err)
     code = str(err.error_code or "")
     if code and message.startswith(code + ": "):
         message = message[len(code) + 2 :]
-    return message.strip()
+    return _without_sql(message)
 
 
 def _chain(err: BaseException) -> Iterator[BaseException]:
@@ -172,9 +178,10 @@ class MlflowRegistry:
             raise self._unreachable(err, action) from err
         except sqlalchemy.exc.SQLAlchemyError as err:
             raise BackendUnavailable(
-                f"The MLflow store at {self.tracking_uri} failed while {action}: {err.__class__.__name__}",
+                f"The MLflow store at {self.tracking_uri} failed while {action} ({err.__class__.__name__}); "
+                "another change may have been written at the same moment: reload and try again.",
                 backend=_BACKEND,
-                problems=(str(err).splitlines()[0],),
+                problems=(_without_sql(str(err.orig if getattr(err, "orig", None) else err)),),
             ) from err
 
     def _unreachable(self, err: BaseException, action: str) -> BackendUnavailable:

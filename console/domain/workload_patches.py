@@ -68,6 +68,18 @@ def without_pod_template_hash(template: PodTemplate) -> dict[str, Any]:
     return document
 
 
+FENCE_ANNOTATION = "mlops.console/fenced-at"
+
+
+def fence_patch(deployment: DeploymentInfo) -> Patch:
+    """A guarded change of the console's own annotation (no new revision): once it is applied, any patch still
+    in flight that was guarded by the same resourceVersion fails its test when it arrives."""
+    return [
+        resource_version_guard(deployment.resource_version),
+        _set_annotation(deployment.annotations, FENCE_ANNOTATION, deployment.resource_version),
+    ]
+
+
 def scale_patch(deployment: DeploymentInfo, replicas: int, cause: str) -> Patch:
     """``kubectl scale``: the replica count."""
     return [

@@ -33,6 +33,7 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
 from console.domain.changes import change_cause
 from console.domain.mlflow_models import AliasHistory, PromotionRecord
 from console.domain.promotion import (
+    NO_PREVIOUS_HOLDER,
     TAG_CHANGE_CAUSE,
     TAG_DIRECTION,
     TAG_GATE,
@@ -43,7 +44,6 @@ from console.domain.promotion import (
     TAG_PROMOTED_AT,
     TAG_PROMOTED_BY,
     TAG_PROMOTION_REASON,
-    NO_PREVIOUS_HOLDER,
     append_record,
     encode_alias_history,
     history_tag_key,

@@ -1,12 +1,12 @@
 """The registry's side of a promotion or model rollback: one alias move, written whole or not at all.
 
-A move writes, in this order: the alias, the alias-history tag of the registered model
-(``mlops.console/alias-history.<alias>``, see ``console.domain.promotion``) and, for a promotion, these tags on
-the version that receives the alias: ``mlops.console/promoted-by``, ``promoted-at`` (RFC 3339 UTC),
+A move writes the alias and, for a promotion, these tags on the version that receives it, which mirror the
+alias history for MLflow's own users: ``mlops.console/promoted-by``, ``promoted-at`` (RFC 3339 UTC),
 ``promotion-reason``, ``promoted-alias``, ``previous-holder`` (a version number or ``none``), ``gate`` (the
 gate's one-line summary), ``gate-overridden`` (``true``/``false``) and ``change-cause``
 (``<user>: promote <alias> - <reason>``). If a later write fails, the earlier ones are put back before the
-error is raised. ``undo`` moves the alias back and records that in the history too.
+error is raised. The history itself is the audit database's: each move carries its ``PromotionRecord``, which
+the action's audit record stores in the same transaction. ``undo_move`` moves the alias back.
 """
 
 from __future__ import annotations
@@ -29,13 +29,10 @@ from console.domain.promotion import (
     TAG_PROMOTED_BY,
     TAG_PROMOTION_REASON,
     GateResult,
-    append_record,
-    encode_alias_history,
-    history_tag_key,
 )
 from console.domain.times import format_rfc3339, to_utc
 from console.errors import Conflict, ConsoleError, NotFound
-from console.services.models import alias_history, get_model, get_version
+from console.services.models import get_model, get_version
 from console.services.ports import ModelRegistry
 
 Tags = Mapping[str, "str | None"]  # None: the tag is absent (deleted when written)
@@ -45,7 +42,7 @@ Tags = Mapping[str, "str | None"]  # None: the tag is absent (deleted when writt
 class AliasMove:
     """One change of an alias, with everything the registry records of it and what it replaces."""
 
-    model: RegisteredModel  # as read before the move: its tags hold the history being appended to
+    model: RegisteredModel  # as read before the move
     alias: str
     from_version: int | None
     to_version: int | None
@@ -92,21 +89,16 @@ def rollback_move(model: RegisteredModel, *, alias: str, current: int, target: i
 
 
 def apply_move(registry: ModelRegistry, move: AliasMove) -> None:
-    """Write alias, history and version tags; on a failure put back what was written, then re-raise."""
-    history_key = history_tag_key(move.alias)
-    history_value = encode_alias_history(append_record(alias_history(move.model, move.alias), move.record))
-    history_before = move.model.tags.get(history_key)
+    """Write the alias and the version tags; on a failure put back what was written, then re-raise."""
     done: list[str] = []
     try:
         _point_alias(registry, move.model.name, move.alias, move.to_version)
         done.append("alias")
-        registry.set_model_tag(move.model.name, history_key, history_value)
-        done.append("history")
         if move.tagged_version is not None:
             done.append("tags")  # partially written tags are restored too
             _write_tags(registry, move.model.name, move.tagged_version, move.version_tags)
     except ConsoleError:
-        _put_back(registry, move, done, history_key, history_before)
+        _put_back(registry, move, done)
         raise
 
 
@@ -154,17 +146,11 @@ def _write_tags(registry: ModelRegistry, model: str, version: int, tags: Tags) -
             registry.set_version_tag(model, version, key, value)
 
 
-def _put_back(registry: ModelRegistry, move: AliasMove, done: list[str], history_key: str,
-              history_before: str | None) -> None:
+def _put_back(registry: ModelRegistry, move: AliasMove, done: list[str]) -> None:
     # Best effort: the original error is what the operator needs to see.
     name = move.model.name
     steps = {
         "tags": lambda: _write_tags(registry, name, move.tagged_version, move.tags_before),  # type: ignore[arg-type]
-        "history": lambda: (
-            registry.delete_model_tag(name, history_key)
-            if history_before is None
-            else registry.set_model_tag(name, history_key, history_before)
-        ),
         "alias": lambda: _point_alias(registry, name, move.alias, move.from_version),
     }
     for step in reversed(done):

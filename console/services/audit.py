@@ -14,24 +14,28 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from console.adapters.audit_store import AuditStore
 from console.domain.access import Actor, Permission, minimum_role
 from console.domain.audit import AuditEntry, AuditFilter, AuditRecord, Outcome
+from console.domain.audit_chain import ChainReport
 from console.domain.changes import reason_problems
+from console.domain.mlflow_models import PromotionRecord
 from console.errors import ConsoleError, Forbidden, InvalidInput
 from console.services.clock import Clock, utc_now
 
 
 @dataclass
 class ActionRecord:
-    """Filled in by the action as it goes; becomes the audit record's before/after state and notes."""
+    """Filled in by the action as it goes; becomes the audit record's before/after state and notes, and the
+    alias changes the action made (stored with the record, in the same transaction)."""
 
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    alias_changes: list[PromotionRecord] = field(default_factory=list)
 
 
 def _forbidden(actor: Actor, permission: Permission) -> Forbidden:
@@ -75,7 +79,8 @@ def audited_action(
                 before=record.before,
                 after=record.after,
                 error="; ".join(part for part in (error, record.note) if part),
-            )
+            ),
+            alias_changes_made=record.alias_changes,
         )
 
     audit.ping()
@@ -97,6 +102,24 @@ def audited_action(
         write(Outcome.FAILED, f"unexpected error: {err.__class__.__name__}: {err}")
         raise
     write(Outcome.SUCCEEDED)
+
+
+def refuse_attempt(audit: AuditStore, actor: Actor, permission: Permission, *, action: str, target: str,
+                   reason: str, error: ConsoleError, clock: Clock = utc_now) -> NoReturn:
+    """Record an action attempt that cannot even be made (a malformed target), and raise ``error``.
+
+    The attempt still gets its one record: denied when the role lacks the permission, failed otherwise.
+    """
+    with audited_action(audit, actor, permission, action=action, target=target, reason=reason or "-",
+                        clock=clock):
+        raise error
+    raise AssertionError("unreachable")
+
+
+def verify_audit(audit: AuditStore, actor: Actor) -> ChainReport:
+    """Check the audit log's hash chain: every record in its place and as it was written."""
+    require(actor, Permission.READ_AUDIT)
+    return audit.verify()
 
 
 def list_audit(audit: AuditStore, actor: Actor, audit_filter: AuditFilter = AuditFilter()) -> list[AuditRecord]:
@@ -150,10 +173,18 @@ def record_as_dict(record: AuditRecord) -> dict[str, Any]:
     }
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP's CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """One CSV cell: nested values as JSON; text that a spreadsheet would run as a formula quoted as text."""
+    text = value if isinstance(value, str) else ("" if value is None else json.dumps(value, sort_keys=True,
+                                                                                  default=str))
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def record_as_row(record: AuditRecord) -> list[str]:
-    """A record as CSV cells; nested values as JSON."""
+    """A record as CSV cells."""
     values = record_as_dict(record)
-    return [
-        value if isinstance(value, str) else ("" if value is None else json.dumps(value, sort_keys=True, default=str))
-        for value in (values[column] for column in CSV_COLUMNS)
-    ]
+    return [csv_cell(values[column]) for column in CSV_COLUMNS]

@@ -1,17 +1,27 @@
-"""Logging in, for the browser and the command line alike, and the production start checks."""
+"""Signing in and out, for the browser and the command line alike, and the production start checks.
+
+The failed-login limit is decided and recorded in one step in the audit store (at most ``MAX_FAILURES``
+simultaneous guesses are ever checked); a sign-in cookie is honoured only while it is genuine, unexpired, not
+revoked by a logout, and its user exists and is not locked out.
+"""
 
 from __future__ import annotations
 
 from console.adapters.audit_store import AuditStore
 from console.adapters.credentials import CredentialsFile, password_matches
+from console.adapters.session_tokens import read_session_token, revocation_key
 from console.config import DEMO_LOGINS, Settings
 from console.domain.access import Actor
-from console.domain.audit import LoginAttempt
 from console.domain.login_limit import LOOKBACK, locked_until
 from console.errors import AuthenticationFailed, SettingsError
 from console.services.clock import Clock, utc_now
 
 WRONG_CREDENTIALS = "Wrong user name or password."
+MAX_USERNAME_CHARS = 200
+
+
+def _locked_message(username: str, until: object) -> str:
+    return f"Too many failed logins for {username!r}: logins for it are refused until {until:%H:%M:%S} UTC."
 
 
 def login(
@@ -19,32 +29,66 @@ def login(
 ) -> Actor:
     """Check a user name and password against the credentials file and the failed-login limit.
 
-    Every attempt is stored in the audit store, so the limit holds across browser sessions, the command line
-    and console replicas. A locked user name is refused before its password is checked.
+    The attempt is counted before its password is checked, in the same transaction that reads the count, so
+    simultaneous guesses cannot slip past the limit; a correct password then clears the count. A locked user
+    name is refused without a check, whatever the password.
     """
-    username = username.strip()
+    username = (username or "").strip()
     if not username or not password:
         raise AuthenticationFailed("Enter a user name and a password.")
+    if len(username) > MAX_USERNAME_CHARS:
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
     now = clock()
-    until = locked_until(audit.login_attempts_since(username, now - LOOKBACK), now=now)
+    until = audit.logins.begin_attempt(username, now=now, lookback=LOOKBACK,
+                                       locked_until=lambda attempts, at: locked_until(attempts, now=at))
     if until is not None:
-        raise AuthenticationFailed(
-            f"Too many failed logins for {username!r}: logins for it are refused until "
-            f"{until:%H:%M:%S} UTC."
-        )
+        raise AuthenticationFailed(_locked_message(username, until))
     account = credentials.verify(username, password)
-    audit.record_login(LoginAttempt(at=now, username=username, succeeded=account is not None))
     if account is None:
         raise AuthenticationFailed(WRONG_CREDENTIALS)
+    audit.logins.record_success(username, now=max(clock(), now))
     return Actor(username=account.username, display_name=account.display_name, role=account.role)
 
 
+def lockout_ends(audit: AuditStore, username: str, *, clock: Clock = utc_now) -> object | None:
+    """When the lockout of ``username`` ends, or None when it may sign in."""
+    now = clock()
+    return locked_until(audit.logins.attempts_since(username, now - LOOKBACK), now=now)
+
+
 def actor_for(credentials: CredentialsFile, username: str) -> Actor | None:
-    """The actor for a user name already authenticated (the browser's login cookie), if it still exists."""
+    """The actor for a user name already authenticated, if it still exists."""
     account = credentials.get(username)
     if account is None:
         return None
     return Actor(username=account.username, display_name=account.display_name, role=account.role)
+
+
+def session_actor(credentials: CredentialsFile, audit: AuditStore, *, token: str | None, cookie_key: str,
+                  clock: Clock = utc_now) -> Actor | None:
+    """The actor a sign-in cookie stands for, or None when it must not sign anyone in: not a genuine token,
+    expired, revoked by a logout, its user gone or locked out."""
+    session = read_session_token(token, cookie_key)
+    if session is None or session.expires_at <= clock():
+        return None
+    if audit.logins.is_revoked(session.revocation_key):
+        return None
+    if lockout_ends(audit, session.username, clock=clock) is not None:
+        return None
+    return actor_for(credentials, session.username)
+
+
+def cookie_expiry(token: str | None, *, cookie_key: str, username: str) -> float | None:
+    """The expiry (unix seconds) a genuine sign-in cookie of ``username`` carries, else None."""
+    session = read_session_token(token, cookie_key)
+    return session.exp_date if session is not None and session.username == username else None
+
+
+def logout(audit: AuditStore, *, username: str, cookie_expiry: float | None, clock: Clock = utc_now) -> None:
+    """Revoke the session's sign-in cookie server-side (by its claims: the user and the cookie's expiry, a
+    unix time), so no copy of it signs anyone in again."""
+    if cookie_expiry is not None:
+        audit.logins.revoke(revocation_key(username, cookie_expiry), username=username, now=clock())
 
 
 def check_production_credentials(settings: Settings, credentials: CredentialsFile) -> None:

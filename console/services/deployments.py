@@ -7,6 +7,7 @@ saw, writes ``kubernetes.io/change-cause`` and leaves exactly one audit record w
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from console.errors import Conflict, InvalidInput, NotFound
 from console.services.audit import audited_action, require
 from console.services.clock import Clock, utc_now
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 # Shared by every session: the overview's three list calls run side by side.
 _LISTS = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kube-lists")
 
@@ -149,7 +151,8 @@ def parse_replicas(value: object, *, max_replicas: int) -> int:
         value = int(value)
     if isinstance(value, str):
         text = value.strip()
-        if not text.lstrip("-").isdigit():
+        # ASCII digits only: str.isdigit() also admits "²" (int() then fails) and "٣" (read as 3).
+        if not _WHOLE_NUMBER.fullmatch(text):
             raise InvalidInput(f"Replicas must be a whole number, got {value!r}.")
         value = int(text)
     if not isinstance(value, int):
@@ -225,14 +228,56 @@ def set_paused(
 
 
 @dataclass(frozen=True)
+class ServedModelChange:
+    """A rollback would make a Deployment that follows an alias serve another version than the alias holds."""
+
+    deployment: str
+    model: str
+    alias: str
+    serving_now: str
+    serving_after: str
+    to_revision: int
+
+    @property
+    def text(self) -> str:
+        return (f"{self.deployment} would serve {self.model} version {self.serving_after} while alias "
+                f"{self.alias!r} stays on version {self.serving_now}")
+
+
+class ServedModelWouldChange(Conflict):
+    """A plain rollback refused because it would change the served model: a model rollback moves the alias too."""
+
+    title = "The served model would change"
+
+    def __init__(self, change: ServedModelChange) -> None:
+        self.change = change
+        super().__init__(
+            f"Rolling {change.deployment} back to revision {change.to_revision} would make it serve {change.model} "
+            f"version {change.serving_after} while alias {change.alias!r} stays on version {change.serving_now}, so "
+            "the registry and the cluster would disagree. Roll the model back with it (the alias and every "
+            f"deployment that follows it move to version {change.serving_after}), or pick a revision that serves "
+            f"version {change.serving_now}.")
+
+
+@dataclass(frozen=True)
 class RollbackPlan:
     deployment: DeploymentInfo
     target: Revision
     changes: tuple[TemplateChange, ...]
+    model_change: ServedModelChange | None = None
 
     @property
     def already_current(self) -> bool:
         return templates_match(self.target.template, self.deployment.template)
+
+
+def _served_model_change(deployment: DeploymentInfo, target: Revision) -> ServedModelChange | None:
+    if not (deployment.model and deployment.alias and target.model_version):
+        return None
+    if target.model_version == deployment.model_version:
+        return None
+    return ServedModelChange(deployment.key, deployment.model, deployment.alias, deployment.model_version or "-",
+                             target.model_version, target.number)
 
 
 def plan_rollback(
@@ -244,7 +289,8 @@ def plan_rollback(
         raise InvalidInput(f"A revision is a whole number of at least 1 (got {to_revision!r}).")
     deployment, revisions = deployment_history(cluster, namespace, name)
     target = _target_revision(deployment, revisions, to_revision)
-    return RollbackPlan(deployment, target, tuple(describe_template_change(deployment.template, target.template)))
+    return RollbackPlan(deployment, target, tuple(describe_template_change(deployment.template, target.template)),
+                        _served_model_change(deployment, target))
 
 
 def _target_revision(deployment: DeploymentInfo, revisions: list[Revision], to_revision: int | None) -> Revision:
@@ -266,7 +312,11 @@ def rollback(
     cluster: KubernetesCluster, audit: AuditStore, actor: Actor, *, namespace: str, name: str,
     to_revision: int | None, seen_resource_version: str, reason: str, clock: Clock = utc_now,
 ) -> ActionResult:
-    """Roll back exactly as ``kubectl rollout undo [--to-revision]``, guarded by the resourceVersion."""
+    """Roll back exactly as ``kubectl rollout undo [--to-revision]``, guarded by the resourceVersion.
+
+    Refused (``ServedModelWouldChange``) when the Deployment follows an alias and the revision serves another
+    model version: that is a model rollback (``console.services.promotion``), which moves the alias with it.
+    """
     with audited_action(audit, actor, Permission.OPERATE_DEPLOYMENT, action="rollback", target=f"{namespace}/{name}",
                         reason=reason, parameters={"toRevision": to_revision}, clock=clock) as record:
         cluster.require_namespace(namespace)
@@ -280,6 +330,9 @@ def rollback(
             )
         if seen_resource_version and deployment.resource_version != seen_resource_version:
             raise Conflict(f"deployments {namespace}/{name} changed since you loaded it - reload.")
+        if plan.model_change is not None and not plan.already_current:
+            record.parameters["servedModelChange"] = plan.model_change.text
+            raise ServedModelWouldChange(plan.model_change)
         if plan.already_current:
             record.after = record.before
             record.note = f"skipped rollback (current template already matches revision {plan.target.number})"

@@ -8,20 +8,27 @@ already patched their earlier template back.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from console.adapters.kubernetes import KubernetesCluster
 from console.domain.workload_patches import (
     Patch,
+    fence_patch,
     model_version_patch,
     restore_template_patch,
     rollback_patch,
     with_resource_version,
 )
 from console.domain.workloads import DeploymentInfo, newest_revision_serving, templates_match
-from console.errors import Conflict, ConsoleError, InvalidInput
+from console.errors import BackendUnavailable, Conflict, ConsoleError, InvalidInput
 from console.services.deployments import revisions_of
+
+# How long a change without an answer is given for the API to come back before its outcome is called unknown.
+UNKNOWN_OUTCOME_SECONDS = 120.0
+SETTLE_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -101,11 +108,19 @@ def plan_serving(deployment: DeploymentInfo, *, model: str, version: int, cause:
 
 
 def plan_return(cluster: KubernetesCluster, deployment: DeploymentInfo, *, model: str, version: int,
-                cause: str) -> FollowerPlan:
-    """A plan that brings ``deployment`` back to ``version``: a rollback to the newest revision that served it,
-    or a template patch when none did (its history was pruned)."""
+                cause: str, to_revision: int | None = None) -> FollowerPlan:
+    """A plan that brings ``deployment`` back to ``version``: a rollback to ``to_revision`` when given (it must
+    serve that version), else to the newest revision that served it, or a template patch when none did (its
+    history was pruned)."""
     check_follower(deployment)
-    serving = newest_revision_serving(revisions_of(cluster, deployment), version)
+    revisions = revisions_of(cluster, deployment)
+    if to_revision is not None:
+        serving = next((r for r in revisions if r.number == to_revision), None)
+        if serving is None or serving.model_version != str(version):
+            raise InvalidInput(f"Revision {to_revision} of {deployment.key} does not serve version {version} of "
+                               f"{model}.")
+    else:
+        serving = newest_revision_serving(revisions, version)
     if serving is None:
         return plan_serving(deployment, model=model, version=version, cause=cause)
     if serving.is_current:
@@ -132,17 +147,32 @@ def roll_out(cluster: KubernetesCluster, plans: list[FollowerPlan]) -> RolloutOu
     return outcome
 
 
+def _serves(plan: FollowerPlan) -> Callable[[DeploymentInfo], bool]:
+    version = plan.change.to_version
+    return lambda current: current.model_version == version and not templates_match(current.template,
+                                                                                    plan.deployment.template)
+
+
 def _patch_on_current_version(cluster: KubernetesCluster, plan: FollowerPlan, *, attempts: int = 3) -> DeploymentInfo:
     """Send a planned patch; if only the Deployment's status moved on meanwhile (a rollout in progress bumps the
     resourceVersion without changing what the plan was built from), send it again on the new resourceVersion.
 
     Nobody saw the Deployment's resourceVersion here but this action itself, so a status update is no reason to
-    give up; a change of template, labels or annotations is, and stays a Conflict.
+    give up; a change of template, labels or annotations is, and stays a Conflict. A patch that got no answer is
+    settled from the Deployment's real state (``settle``) before anything else happens.
     """
     deployment, patch = plan.deployment, plan.patch
     for attempt in range(attempts):
         try:
             return DeploymentInfo(cluster.patch_deployment(deployment.namespace, deployment.name, patch))
+        except BackendUnavailable as err:
+            if not err.outcome_unknown:
+                raise
+            applied = settle(cluster, deployment, sent_on=patch[0]["value"], applied=_serves(plan))
+            if applied is None:
+                raise BackendUnavailable(f"{err.message} The patch was not applied (checked once the API "
+                                         "answered again).", backend=err.backend) from err
+            return applied
         except Conflict:
             current = DeploymentInfo(cluster.get_deployment(deployment.namespace, deployment.name))
             unchanged = (
@@ -156,8 +186,44 @@ def _patch_on_current_version(cluster: KubernetesCluster, plan: FollowerPlan, *,
     raise AssertionError("unreachable")
 
 
+def settle(cluster: KubernetesCluster, deployment: DeploymentInfo, *, sent_on: str,
+           applied: Callable[[DeploymentInfo], bool], give_up_seconds: float = UNKNOWN_OUTCOME_SECONDS
+           ) -> DeploymentInfo | None:
+    """Decide a change whose request got no answer: the Deployment as changed, or None when the change was not
+    applied and no longer can be.
+
+    Reads the Deployment until the API answers. If it shows the change, it was applied. If it is still the object
+    the change was guarded by (``sent_on``, its resourceVersion), the request may be queued and apply later: a
+    guarded write of the console's own annotation then bumps the resourceVersion, so the queued patch's
+    resourceVersion test fails whenever it arrives. Raises BackendUnavailable (outcome still unknown) when the API
+    stays silent for ``give_up_seconds``.
+    """
+    deadline = time.monotonic() + give_up_seconds
+    while True:
+        try:
+            current = DeploymentInfo(cluster.get_deployment(deployment.namespace, deployment.name))
+            if applied(current):
+                return current
+            if current.resource_version != sent_on:
+                return None  # changed by something else: the guarded request can never apply now
+            cluster.patch_deployment(deployment.namespace, deployment.name, fence_patch(current))
+            return None
+        except Conflict:
+            continue  # something changed between the read and the fence: read again
+        except BackendUnavailable:
+            if time.monotonic() > deadline:
+                raise BackendUnavailable(
+                    f"The Kubernetes API did not answer for {give_up_seconds:g} s: whether {deployment.key} was "
+                    "changed is unknown; check it with kubectl before acting again.", backend="Kubernetes",
+                    outcome_unknown=True) from None
+            time.sleep(SETTLE_POLL_SECONDS)
+
+
 def restore(cluster: KubernetesCluster, patched: list[tuple[FollowerPlan, DeploymentInfo]], cause: str) -> list[str]:
-    """Give every patched Deployment its earlier template back (newest patch first); notes of what happened."""
+    """Give every patched Deployment its earlier template back (newest patch first); notes of what is true after.
+
+    A restore that gets no answer is settled from the Deployment's real state, like the patch it undoes.
+    """
     notes = []
     for plan, after in reversed(patched):
         before = plan.deployment
@@ -166,12 +232,20 @@ def restore(cluster: KubernetesCluster, patched: list[tuple[FollowerPlan, Deploy
             if not templates_match(now.template, after.template):
                 notes.append(f"{before.key} NOT restored: changed by someone else since the patch")
                 continue
-            cluster.patch_deployment(before.namespace, before.name,
-                                     restore_template_patch(now, before.template, cause))
+            patch = restore_template_patch(now, before.template, cause)
+            try:
+                cluster.patch_deployment(before.namespace, before.name, patch)
+            except BackendUnavailable as err:
+                if not err.outcome_unknown:
+                    raise
+                if settle(cluster, now, sent_on=now.resource_version,
+                          applied=lambda current: templates_match(current.template, before.template)) is None:
+                    raise
             notes.append(f"{before.key} rolled back to its template of revision {before.revision or '?'} "
                          f"(model version {before.model_version or '-'})")
         except ConsoleError as err:
-            notes.append(f"{before.key} NOT restored: {err.message}")
+            notes.append(f"{before.key} NOT restored (it serves model version {after.model_version or '-'}): "
+                         f"{err.message}")
     return notes
 
 

@@ -1,4 +1,5 @@
-"""Use cases of the Models page that read the registry: overviews, the promotion history, the holder at a time.
+"""Use cases of the Models page that read the registry and the alias history: overviews, the promotion
+history, the holder at a time.
 
 Every function takes the MLflow port and the acting user explicitly; promotion itself is in
 ``console.services.promotion``. The lookups here (a model, a version, its gate policy, an alias's history) are
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from console.adapters.audit_store import AuditStore
 from console.domain.access import Actor, Permission
 from console.domain.mlflow_models import (
     AliasHistory,
@@ -98,14 +100,29 @@ def source_metric(runs: RunReader, version: ModelVersion, key: str) -> float | N
         return None
 
 
-def alias_history(model: RegisteredModel, alias: str) -> AliasHistory:
-    """The recorded history of one alias (kept in a registered-model tag)."""
+def _tag_history(model: RegisteredModel, alias: str) -> AliasHistory:
     try:
         return decode_alias_history(model.name, alias, model.tags.get(history_tag_key(alias)))
     except AliasHistoryError as err:
         raise ConsoleError(
             f"The promotion history of {model.name!r} for alias {alias!r} cannot be read.", problems=(str(err),)
         ) from err
+
+
+def alias_history(audit: AuditStore, model: RegisteredModel, alias: str) -> AliasHistory:
+    """The recorded history of one alias, from the audit database (append-only, oldest first).
+
+    A registry that kept the history in a registered-model tag (``mlops.console/alias-history.<alias>``, as
+    the sandbox's seed and earlier consoles write it) has it taken over into the audit database once per alias.
+    """
+    records = audit.alias_history
+    dropped = records.imported(model.name, alias)
+    if dropped is None:
+        older = _tag_history(model, alias)
+        records.take_over(model.name, alias, older.records, dropped_count=older.dropped_count)
+        dropped = records.imported(model.name, alias) or 0
+    return AliasHistory(model=model.name, alias=alias, records=records.changes(model.name, alias),
+                        dropped_count=dropped)
 
 
 # ---------------------------------------------------------------------------------------------- reads
@@ -180,20 +197,22 @@ def model_overview(registry: ModelRegistry, actor: Actor, *, model: str) -> Mode
     return _overview(registered, versions, runs)
 
 
-def promotion_history(registry: ModelRegistry, actor: Actor, *, model: str) -> tuple[AliasHistory, ...]:
+def promotion_history(registry: ModelRegistry, audit: AuditStore, actor: Actor, *,
+                      model: str) -> tuple[AliasHistory, ...]:
     """The recorded history of every alias of ``model`` that has one or is set now, by alias name."""
     require(actor, Permission.READ)
     registered = get_model(registry, model)
-    aliases = set(registered.aliases) | {
+    aliases = set(registered.aliases) | set(audit.alias_history.aliases(model)) | {
         key[len(ALIAS_HISTORY_TAG_PREFIX) :] for key in registered.tags if key.startswith(ALIAS_HISTORY_TAG_PREFIX)
     }
-    return tuple(alias_history(registered, alias) for alias in sorted(aliases))
+    return tuple(alias_history(audit, registered, alias) for alias in sorted(aliases))
 
 
-def alias_holder_at(registry: ModelRegistry, actor: Actor, *, model: str, alias: str, at: datetime) -> HolderAt:
+def alias_holder_at(registry: ModelRegistry, audit: AuditStore, actor: Actor, *, model: str, alias: str,
+                    at: datetime) -> HolderAt:
     """Which version of ``model`` held ``alias`` at time ``at`` (from the recorded history)."""
     require(actor, Permission.READ)
     problems = alias_name_problems(alias)
     if problems:
         raise InvalidInput(f"{alias!r} is not a valid alias name.", problems=problems)
-    return holder_at(alias_history(get_model(registry, model), alias), at)
+    return holder_at(alias_history(audit, get_model(registry, model), alias), at)

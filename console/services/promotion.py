@@ -17,7 +17,10 @@ the record then say.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 
 from console.adapters.audit_store import AuditStore
 from console.adapters.kubernetes import KubernetesCluster
@@ -26,8 +29,9 @@ from console.domain.changes import change_cause
 from console.domain.mlflow_models import ModelVersion, RegisteredModel
 from console.domain.promotion import GateResult, alias_name_problems, evaluate_gate
 from console.domain.workloads import DeploymentInfo
-from console.errors import Conflict, ConsoleError, InvalidInput, NotFound
+from console.errors import BackendUnavailable, Conflict, ConsoleError, InvalidInput, NotFound
 from console.services import follower_rollouts as followers
+from console.services import locks
 from console.services.alias_moves import AliasMove, apply_move, promotion_move, rollback_move, undo_move
 from console.services.audit import ActionRecord, audited_action, require
 from console.services.clock import Clock, utc_now
@@ -63,6 +67,12 @@ class PromotionUndone(ConsoleError):
     title = "Undone"
 
 
+class PromotionOutcomeUnknown(ConsoleError):
+    """The Kubernetes API stopped answering mid-action: nothing more was changed, and what holds is reported."""
+
+    title = "Outcome unknown"
+
+
 @dataclass(frozen=True)
 class PromoteRequest:
     """Move ``alias`` of ``model`` to ``version``. ``expected_holder``: the holder the operator saw (None: any);
@@ -79,13 +89,17 @@ class PromoteRequest:
 
 @dataclass(frozen=True)
 class ModelRollbackRequest:
-    """Move ``alias`` of ``model`` back to the version that held it before its current holder."""
+    """Move ``alias`` of ``model`` back to the version that held it before its current holder, or to
+    ``to_version`` (an older version, without the gate). ``revisions`` names, per follower key
+    (``namespace/name``), the revision to return to; the others go to the newest revision serving the version."""
 
     actor: Actor
     model: str
     reason: str
     alias: str = DEFAULT_ALIAS
     expected_holder: int | None = None
+    to_version: int | None = None
+    revisions: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,17 +142,23 @@ def _parse_version(version: int | str) -> int | None:
     return number if number >= 1 else None
 
 
-def _previous_holder(model: RegisteredModel, alias: str) -> tuple[int, int]:
+def _previous_holder(audit: AuditStore, model: RegisteredModel, alias: str) -> tuple[int, int]:
     current = model.aliases.get(alias)
     if current is None:
         raise NotFound(f"No version of {model.name!r} holds alias {alias!r}: there is nothing to roll back.")
-    for record in reversed(alias_history(model, alias).records):
+    for record in reversed(alias_history(audit, model, alias).records):
         if record.version == current and record.action not in _BACKWARD_ACTIONS:
             if record.previous_version is None:
                 break
             return current, record.previous_version
     raise NotFound(f"The history of alias {alias!r} of {model.name!r} names no earlier holder of it than version "
                    f"{current}: there is no version to roll back to.")
+
+
+def promotion_lock_name(model: str, alias: str) -> str:
+    """The lease that serializes every change of what ``alias`` of ``model`` points at."""
+    name = f"promotion:{model}@{alias}"
+    return name if len(name) <= 400 else "promotion:" + hashlib.sha256(name.encode()).hexdigest()
 
 
 def _changed_since_loaded(model: str, alias: str, holder: int | None, expected: int | None) -> Conflict:
@@ -152,11 +172,12 @@ class Promotions:
     and a clock."""
 
     def __init__(self, *, registry: ModelRegistry, cluster: KubernetesCluster | None, audit: AuditStore,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, lock_wait_seconds: float = 60.0) -> None:
         self.registry = registry
         self.cluster = cluster
         self.audit = audit
         self.clock = clock
+        self.lock_wait_seconds = lock_wait_seconds
 
     # --- reads ------------------------------------------------------------------------------------------
 
@@ -210,7 +231,7 @@ class Promotions:
         problems = alias_name_problems(alias)
         if problems:
             raise InvalidInput(f"{alias!r} is not a valid alias name.", problems=problems)
-        return _previous_holder(get_model(self.registry, model), alias)
+        return _previous_holder(self.audit, get_model(self.registry, model), alias)
 
     def following_deployments(self, actor: Actor, *, model: str, alias: str) -> tuple[DeploymentInfo, ...]:
         """The Deployments of the allowed namespaces that follow ``alias`` of ``model`` (one list call)."""
@@ -232,7 +253,8 @@ class Promotions:
         parameters = {"model": model, "version": str(request.version), "alias": alias,
                       "overrideGate": request.override_gate}
         with audited_action(self.audit, actor, permission, action="promote", target=f"{model}@{alias}",
-                            reason=request.reason, parameters=parameters, clock=self.clock) as record:
+                            reason=request.reason, parameters=parameters, clock=self.clock) as record, \
+                self._one_at_a_time(model, alias):
             check = self.check(actor, model=model, version=request.version, alias=alias)
             if request.expected_holder is not None and check.current_holder != request.expected_holder:
                 raise _changed_since_loaded(model, alias, check.current_holder, request.expected_holder)
@@ -267,18 +289,20 @@ class Promotions:
         actor, model, alias = request.actor, request.model, request.alias
         with audited_action(self.audit, actor, Permission.PROMOTE_MODEL, action="model-rollback",
                             target=f"{model}@{alias}", reason=request.reason,
-                            parameters={"model": model, "alias": alias}, clock=self.clock) as record:
+                            parameters={"model": model, "alias": alias}, clock=self.clock) as record, \
+                self._one_at_a_time(model, alias):
             problems = alias_name_problems(alias)
             if problems:
                 raise InvalidInput(f"{alias!r} is not a valid alias name.", problems=problems)
             registered = get_model(self.registry, model)
-            current, target = _previous_holder(registered, alias)
+            current, target = self._rollback_versions(registered, alias, request)
             if request.expected_holder is not None and current != request.expected_holder:
                 raise _changed_since_loaded(model, alias, current, request.expected_holder)
             self._check_rollback_target(model, alias, target)
             record.parameters.update(fromVersion=current, toVersion=target)
             cause = change_cause(actor.username, "model-rollback", request.reason)
-            plans = [followers.plan_return(self.cluster, d, model=model, version=target, cause=cause)  # type: ignore[arg-type]
+            plans = [followers.plan_return(self.cluster, d, model=model, version=target, cause=cause,  # type: ignore[arg-type]
+                                           to_revision=request.revisions.get(d.key))
                      for d in self._followers(model, alias)]
             move = rollback_move(registered, alias=alias, current=current, target=target,
                                  actor=actor.username, reason=request.reason.strip(), at=self.clock())
@@ -289,6 +313,30 @@ class Promotions:
             return self._response("model-rollback", move, changes, message)
 
     # --- the shared steps -------------------------------------------------------------------------------
+
+    def _one_at_a_time(self, model: str, alias: str) -> AbstractContextManager[str]:
+        """The promotion lock of ``alias`` of ``model``: one promotion or model rollback at a time, everywhere
+        (browser sessions, command-line processes, console replicas). Everything the action decides is read
+        under it, so the holder it compares with the one the operator saw is the holder it moves."""
+        return locks.holding(self.audit.leases, promotion_lock_name(model, alias),
+                             what=f"Another promotion or rollback of {model}@{alias}",
+                             wait_seconds=self.lock_wait_seconds)
+
+    def _rollback_versions(self, model: RegisteredModel, alias: str, request: ModelRollbackRequest) -> tuple[int, int]:
+        """(current holder, where the rollback moves the alias): the previous holder, or the version asked for."""
+        if request.to_version is None:
+            return _previous_holder(self.audit, model, alias)
+        current = model.aliases.get(alias)
+        if current is None:
+            raise NotFound(f"No version of {model.name!r} holds alias {alias!r}: there is nothing to roll back.")
+        if request.to_version == current:
+            raise Conflict(f"Version {current} of {model.name!r} already holds alias {alias!r}.")
+        held = {v for r in alias_history(self.audit, model, alias).records for v in (r.version, r.previous_version)}
+        if request.to_version not in held:
+            # Going back skips the gate; a version that never held the alias goes through a promotion instead.
+            raise Conflict(f"Version {request.to_version} of {model.name!r} never held alias {alias!r}: promote "
+                           "it instead, through its gate.")
+        return current, request.to_version
 
     def _check_rollback_target(self, model: str, alias: str, target: int) -> None:
         try:
@@ -311,6 +359,7 @@ class Promotions:
         following = [plan.deployment for plan in plans]
         record.before = followers.audit_state(move.from_version, move.alias, following)
         apply_move(self.registry, move)
+        record.alias_changes.append(move.record)
         changes: list[DeploymentChange] = []
         if self.cluster is not None:
             outcome = followers.roll_out(self.cluster, plans)
@@ -329,14 +378,17 @@ class Promotions:
         return changes
 
     def _undo(self, record: ActionRecord, move: AliasMove, outcome: followers.RolloutOutcome, *, actor: Actor,
-              action: str) -> PromotionUndone:
+              action: str) -> ConsoleError:
         error = outcome.error
         assert error is not None and self.cluster is not None
+        if isinstance(error, BackendUnavailable) and error.outcome_unknown:
+            return self._unknown(record, move, outcome, error)
         noun = {"promote": "promotion", "model-rollback": "model rollback"}[action]
         reason = f"automatic undo: the Kubernetes step of the {noun} failed: {error.message}"
         notes = followers.restore(self.cluster, outcome.patched, change_cause(actor.username, f"undo {action}", reason))
         try:
-            undo_move(self.registry, move, actor=actor.username, reason=reason, at=self.clock())
+            undo = undo_move(self.registry, move, actor=actor.username, reason=reason, at=self.clock())
+            record.alias_changes.append(undo.record)
             back = "nobody" if move.from_version is None else f"version {move.from_version}"
             notes.append(f"alias {move.alias!r} back on {back}")
         except ConsoleError as undo_error:
@@ -344,6 +396,16 @@ class Promotions:
         record.note = "undone: " + "; ".join(notes)
         return PromotionUndone(f"The Kubernetes step failed, so the action was undone: {error.message}",
                                problems=(*error.problems, *notes))
+
+    def _unknown(self, record: ActionRecord, move: AliasMove, outcome: followers.RolloutOutcome,
+                 error: BackendUnavailable) -> PromotionOutcomeUnknown:
+        """The API went silent on a follower: undoing now could make registry and cluster disagree, so nothing
+        more changes, and the record says exactly what holds."""
+        done = [change.description for change in outcome.changes if change.method != "none"]
+        notes = [f"alias {move.alias!r} is on {move.holder_text}",
+                 *(done or ["no follower was changed before the API stopped answering"])]
+        record.note = "outcome unknown: " + "; ".join(notes)
+        return PromotionOutcomeUnknown(f"{error.message} Nothing else was changed.", problems=notes)
 
     def _response(self, action: str, move: AliasMove, changes: list[DeploymentChange], message: str, *,
                   gate: GateResult | None = None, overridden: bool = False) -> ModelActionResponse:

@@ -13,6 +13,7 @@ from console.domain.changes import MAX_REASON_CHARS
 from console.domain.workloads import Health
 from console.services import deployments as service
 from console.services.context import ConsoleContext
+from console.services.promotion import ModelRollbackRequest
 from console.ui import readers, session
 from console.ui.errors import show_error, shown_errors
 
@@ -203,11 +204,37 @@ def rollback_dialog(context: ConsoleContext, actor: Actor, deployment: service.D
             st.write("What changes:")
             st.table(pd.DataFrame([{"what": c.what, "now": c.before, "after rollback": c.after} for c in plan.changes]))
         reason = _reason_input("rollback_reason")
+        if plan.model_change is not None and not plan.already_current:
+            _model_rollback_choice(context, actor, plan.model_change, reason)
+            return
         if st.button("Roll back", type="primary", key="rollback_confirm"):
             _run_action(lambda why: service.rollback(
                 context.kubernetes(), context.audit, actor, namespace=deployment.namespace, name=deployment.name,
                 to_revision=revision, seen_resource_version=deployment.resource_version, reason=why,
                 clock=context.clock), reason)
+
+
+def _model_rollback_choice(context: ConsoleContext, actor: Actor, change: service.ServedModelChange,
+                           reason: str) -> None:
+    """A revision that serves another model version: the alias moves with it (a model rollback), or nothing."""
+    st.warning(f"This revision serves **{change.model} version {change.serving_after}**, while alias "
+               f"**{change.alias}** holds version {change.serving_now}: a plain rollback would leave the registry "
+               "and the cluster disagreeing, so it is not offered. A model rollback moves the alias to version "
+               f"{change.serving_after} and rolls back every deployment that follows it.",
+               icon=":material/warning:")
+    if st.button(f"Roll back the model to version {change.serving_after}", type="primary",
+                 key="rollback_model_confirm"):
+        try:
+            response = context.promotions().roll_back(ModelRollbackRequest(
+                actor=actor, model=change.model, alias=change.alias, reason=reason,
+                to_version=int(change.serving_after), revisions={change.deployment: change.to_revision}))
+        except Exception as err:  # noqa: BLE001 - shown in the dialog, recorded by the service
+            show_error(err)
+            return
+        readers.clear_after_change()
+        session.post_notice(PAGE, response.message)
+        session.watch_rollouts(response.rollout_targets)
+        st.rerun()
 
 
 def action_bar(context: ConsoleContext, actor: Actor, detail: service.DeploymentDetail) -> None:

@@ -15,7 +15,7 @@ from console.errors import ConsoleError
 from console.services import auth
 from console.services.context import ConsoleContext
 from console.ui import session
-from console.ui.errors import show_error
+from console.ui.errors import show_error, shown_errors
 
 # The key streamlit-authenticator's cookie manager gives its "set" component; its value turns true once done.
 # This key, and "authentication_status", "username", "name", "roles" and "logout", are the library's own.
@@ -59,12 +59,24 @@ def _submit_login(context: ConsoleContext) -> None:
 
 
 def login_gate(context: ConsoleContext) -> tuple[Actor | None, stauth.Authenticate]:
-    """The signed-in actor (restored from the login cookie when there is one), or None."""
+    """The signed-in actor (restored from the login cookie when the console's own check accepts it), or None.
+
+    The cookie is read strictly before the library sees it: a foreign, malformed, expired or revoked cookie, or
+    one whose user is gone or locked out, leads to the sign-in form (and is deleted), never to an error page.
+    """
     authenticator = _authenticator(context)
-    try:
-        authenticator.login(location="unrendered")  # signs in again from a valid login cookie
-    except LoginError:
-        st.session_state["authentication_status"] = None  # the cookie names a user who no longer exists
+    if not st.session_state.get("authentication_status"):
+        token = st.context.cookies.get(context.settings.cookie_name)
+        if token is not None:
+            restored = auth.session_actor(context.credentials, context.audit, token=token,
+                                          cookie_key=context.settings.cookie_key, clock=context.clock)
+            if restored is None:
+                authenticator.cookie_controller.delete_cookie()
+            else:
+                try:
+                    authenticator.login(location="unrendered")  # signs in again from the cookie just checked
+                except LoginError:
+                    st.session_state["authentication_status"] = None
     username = st.session_state.get("username")
     actor = auth.actor_for(context.credentials, username) if st.session_state.get("authentication_status") else None
     if actor is None:
@@ -97,7 +109,14 @@ def login_form(context: ConsoleContext) -> None:
             st.caption("Demo logins: viewer / viewer-demo, operator / operator-demo, admin / admin-demo")
 
 
-def logout(authenticator: stauth.Authenticate) -> None:
-    """End the session and delete the login cookie."""
+def logout(context: ConsoleContext, actor: Actor, authenticator: stauth.Authenticate) -> None:
+    """End the session: revoke its sign-in cookie server-side (every copy of it), then delete it."""
+    # The cookie this session wrote, and the one the browser sent when the session began (a restored sign-in).
+    expiries = {authenticator.cookie_controller.cookie_model.exp_date,
+                auth.cookie_expiry(st.context.cookies.get(context.settings.cookie_name),
+                                   cookie_key=context.settings.cookie_key, username=actor.username)}
+    with shown_errors():
+        for expiry in expiries - {None}:
+            auth.logout(context.audit, username=actor.username, cookie_expiry=expiry, clock=context.clock)
     authenticator.logout(location="unrendered")
     session.remember_actor(None)

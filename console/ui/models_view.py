@@ -148,7 +148,7 @@ def holder_at_time(context: ConsoleContext, actor: Actor, model: str) -> None:
     asked_alias = when[0].text_input("Alias at time T", value=service.CHAMPION, key="models_at_alias").strip()
     day = when[1].date_input("Date (UTC)", key="models_at_date")
     moment = when[2].time_input("Time (UTC)", value=time(12, 0), key="models_at_time")
-    answer = service.alias_holder_at(context.mlflow(), actor, model=model, alias=asked_alias,
+    answer = service.alias_holder_at(context.mlflow(), context.audit, actor, model=model, alias=asked_alias,
                                      at=to_utc(datetime.combine(day, moment)))
     if not answer.known:
         when[3].info("Before the retained history: unknown.")

@@ -71,7 +71,7 @@ def model_overview(_context: ConsoleContext, _actor: Actor, model: str) -> model
 @st.cache_data(ttl=15, max_entries=16, show_spinner=False)
 def promotion_history(_context: ConsoleContext, _actor: Actor, model: str) -> tuple[AliasHistory, ...]:
     """The recorded history of every alias of one model."""
-    return models.promotion_history(_context.mlflow(), _actor, model=model)
+    return models.promotion_history(_context.mlflow(), _context.audit, _actor, model=model)
 
 
 def clear_after_change() -> None:

@@ -81,8 +81,13 @@ def test_cli_status_scale_restart_rollback(env: dict[str, str], kube: KubeApiSer
     assert denied.returncode == 1 and "may not operate deployments" in denied.stderr
     missing = run_cli(env, "rollback", "ml-serving/iris-classifier", "--to-revision", "99", "--reason", "x")
     assert missing.returncode == 1 and "has no revision 99" in missing.stderr
+    # iris-classifier follows alias champion: the previous revision serves another model version, so a plain
+    # rollback would leave registry and cluster disagreeing; it is refused, with the model rollback offered.
+    before = kube.get("deployments", "ml-serving", "iris-classifier")["spec"]["template"]
     rolled = run_cli(env, "rollback", "ml-serving/iris-classifier", "--reason", "previous model was better")
-    assert rolled.returncode == 0, rolled.stderr
+    assert rolled.returncode == 1 and "would make it serve iris-classifier version 3" in rolled.stderr
+    assert "--move-alias" in rolled.stderr
+    assert kube.get("deployments", "ml-serving", "iris-classifier")["spec"]["template"] == before
     outcomes = [(r.action, r.outcome) for r in AuditStore(env["CONSOLE_AUDIT_DATABASE_URL"]).query()]
-    assert outcomes == [("rollback", Outcome.SUCCEEDED), ("rollback", Outcome.FAILED), ("restart", Outcome.DENIED),
+    assert outcomes == [("rollback", Outcome.FAILED), ("rollback", Outcome.FAILED), ("restart", Outcome.DENIED),
                         ("scale", Outcome.FAILED), ("scale", Outcome.SUCCEEDED)]

@@ -17,7 +17,7 @@ from console.adapters.kubernetes import KubernetesCluster
 from console.adapters.kubernetes_decoding import from_document
 from console.domain.audit import Outcome
 from console.domain.kubernetes_objects import ObjectMetadata
-from console.domain.workloads import CHANGE_CAUSE, RESTARTED_AT, Health
+from console.domain.workloads import ALIAS_ANNOTATION, CHANGE_CAUSE, RESTARTED_AT, Health
 from console.errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound
 from console.sandbox.kube import KubeApiServer
 from console.services import deployments as service
@@ -238,8 +238,16 @@ def test_restart_pause_and_resume(cluster: KubernetesCluster, kube: KubeApiServe
     assert [r.action for r in audit.query()] == ["resume", "rollback", "pause", "restart"]
 
 
+def follow_no_alias(kube: KubeApiServer) -> None:
+    """Make iris-classifier a Deployment that follows no alias: a plain rollback may then change its model."""
+    obj = kube.get("deployments", NS, NAME)
+    del obj["metadata"]["annotations"][ALIAS_ANNOTATION]
+    kube.store.update("deployments", obj)
+
+
 def test_rollback_reuses_the_old_replica_set_like_kubectl(cluster: KubernetesCluster, kube: KubeApiServer,
                                                           audit: AuditStore) -> None:
+    follow_no_alias(kube)
     detail = service.deployment_detail(cluster, OPERATOR, NS, NAME)
     newest = detail.revisions[0].number
     target = detail.revisions[-1]
@@ -262,6 +270,24 @@ def test_rollback_reuses_the_old_replica_set_like_kubectl(cluster: KubernetesClu
                              seen_resource_version=obj["metadata"]["resourceVersion"], reason="again")
     assert not again.changed and "already matches" in again.message
     assert snapshot(kube)["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
+
+
+def test_a_rollback_that_changes_the_served_model_is_refused(cluster: KubernetesCluster, kube: KubeApiServer,
+                                                             audit: AuditStore) -> None:
+    detail = service.deployment_detail(cluster, OPERATOR, NS, NAME)
+    target = detail.revisions[-1]
+    plan = service.plan_rollback(cluster, OPERATOR, namespace=NS, name=NAME, to_revision=target.number)
+    assert plan.model_change is not None
+    assert plan.model_change.text == (f"{NS}/{NAME} would serve iris-classifier version {target.model_version} "
+                                      f"while alias 'champion' stays on version {detail.deployment.model_version}")
+    before = snapshot(kube)
+    with pytest.raises(service.ServedModelWouldChange, match="Roll the model back with it") as refused:
+        service.rollback(cluster, audit, OPERATOR, namespace=NS, name=NAME, to_revision=target.number,
+                         seen_resource_version=detail.deployment.resource_version, reason="bad model")
+    assert refused.value.change.to_revision == target.number
+    assert snapshot(kube)["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    [record] = audit.query()
+    assert record.outcome is Outcome.FAILED and "would make it serve" in record.error
 
 
 def test_rollback_to_a_missing_revision(cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore) -> None:

@@ -84,7 +84,7 @@ def test_signing_in_on_the_start_page_keeps_the_login(page: Page, attempt: int) 
 
 
 def _attempts(audit: AuditStore) -> list[bool]:
-    return [attempt.succeeded for attempt in audit.login_attempts_since(LOCKOUT_USER, utc_now() - LOOKBACK)]
+    return [attempt.succeeded for attempt in audit.logins.attempts_since(LOCKOUT_USER, utc_now() - LOOKBACK)]
 
 
 def _wait_for_attempts(audit: AuditStore, count: int, *, timeout_seconds: float = 15) -> list[bool]:

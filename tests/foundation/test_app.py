@@ -72,7 +72,7 @@ def test_wrong_password_is_refused_and_recorded(demo_env: dict[str, str]) -> Non
     assert not app.exception
     assert "Wrong user name or password" in page_text(app)
     assert not app.header
-    attempts = AuditStore(demo_env["CONSOLE_AUDIT_DATABASE_URL"]).login_attempts_since("operator", _long_ago())
+    attempts = AuditStore(demo_env["CONSOLE_AUDIT_DATABASE_URL"]).logins.attempts_since("operator", _long_ago())
     assert [attempt.succeeded for attempt in attempts] == [False]
 
 

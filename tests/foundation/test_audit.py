@@ -57,7 +57,7 @@ def test_append_and_filter(audit_store: AuditStore) -> None:
 
 def test_records_cannot_be_updated_or_deleted(audit_store: AuditStore) -> None:
     audit_store.append(entry(0))
-    audit_store.record_login(LoginAttempt(at=T0, username="oscar", succeeded=False))
+    audit_store.logins.record_success("oscar", now=T0)
     engine = sa.create_engine(audit_store.address)
     for statement in ("UPDATE audit_records SET outcome = 'denied'", "DELETE FROM audit_records",
                       "DELETE FROM login_attempts"):

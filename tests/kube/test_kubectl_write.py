@@ -157,7 +157,7 @@ def test_events_for_an_object_after_a_restart(shared_server, shared_kubectl) -> 
         warnings = shared_kubectl("events", "--types=Warning").stdout
         return "BackOff" in warnings and "Pod/wine-quality-" in warnings
 
-    wait_for(backing_off, timeout=30, what="the crash-looping pod's BackOff event")
+    wait_for(backing_off, timeout_seconds=30, what="the crash-looping pod's BackOff event")
 
 
 def test_crds_are_served_and_cannot_be_changed(shared_kubectl) -> None:

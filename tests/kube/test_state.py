@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from console.sandbox.kube import seed_demo_world
-from tests.kube.conftest import kubectl_binary
+from tests.helpers import kubectl_binary
 
 
 def test_a_new_server_goes_on_where_the_last_one_stopped(make_kube_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

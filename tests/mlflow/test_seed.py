@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from console.adapters.audit_store import AuditStore
 from console.adapters.mlflow_registry import MlflowRegistry
 from console.domain.access import Actor, Role
 from console.domain.promotion import TAG_DIRECTION, TAG_KEY_METRIC, TAG_MIN_GAIN, parse_gate_policy
@@ -60,15 +61,16 @@ def test_seed_registry_matches_catalog(seeded_registry: MlflowRegistry, service)
     assert champion_history == sorted(champion_history), "later versions score at least as well"
 
 
-def test_seed_history_replays_the_revisions(seeded: SeededStore, seeded_registry: MlflowRegistry) -> None:
+def test_seed_history_replays_the_revisions(seeded: SeededStore, seeded_registry: MlflowRegistry,
+                                           audit: AuditStore) -> None:
     wine = next(s for s in DEMO_SERVICES if s.model == "wine-quality")
     records = seeded.summary.alias_history[f"{wine.model}/{CHAMPION_ALIAS}"]
     assert tuple(r.version for r in records) == wine.revision_versions
     for record in records:
-        held = alias_holder_at(seeded_registry, VIEWER, model=wine.model, alias=CHAMPION_ALIAS, at=record.at)
+        held = alias_holder_at(seeded_registry, audit, VIEWER, model=wine.model, alias=CHAMPION_ALIAS, at=record.at)
         assert held.version == record.version and held.known
     first = records[0].at
-    before = alias_holder_at(seeded_registry, VIEWER, model=wine.model, alias=CHAMPION_ALIAS, at=first.replace(year=2000))
+    before = alias_holder_at(seeded_registry, audit, VIEWER, model=wine.model, alias=CHAMPION_ALIAS, at=first.replace(year=2000))
     assert before.version is None and before.known
     assert records[-1].at <= SEED_NOW
 

@@ -67,8 +67,8 @@ def rollback_model(*, registry, cluster, audit, actor, **options):  # type: igno
         ModelRollbackRequest(actor=actor, **options))
 
 
-def rollback_target(registry, **options):  # type: ignore[no-untyped-def]
-    return Promotions(registry=registry, cluster=None, audit=None).rollback_target(VIEWER, **options)  # type: ignore[arg-type]
+def rollback_target(registry, audit, **options):  # type: ignore[no-untyped-def]
+    return Promotions(registry=registry, cluster=None, audit=audit).rollback_target(VIEWER, **options)
 
 
 def following_deployments(cluster, actor, **options):  # type: ignore[no-untyped-def]
@@ -98,7 +98,7 @@ def test_promote_moves_alias_tags_and_the_following_deployment_in_one_record(
     assert record.before["holder"] == 4 and record.after["holder"] == 5
     assert record.before["deployments"]["ml-serving/iris-classifier"]["modelVersion"] == "4"
     assert record.after["deployments"]["ml-serving/iris-classifier"]["modelVersion"] == "5"
-    history = models.alias_holder_at(registry, VIEWER, model=IRIS, alias="champion", at=datetime.now(UTC) + timedelta(days=1))
+    history = models.alias_holder_at(registry, audit, VIEWER, model=IRIS, alias="champion", at=datetime.now(UTC) + timedelta(days=1))
     assert history.version == 5
 
 
@@ -157,7 +157,7 @@ def test_kubernetes_refusal_undoes_the_alias_move(
     assert record.outcome is Outcome.FAILED
     assert "undone: alias 'champion' back on version 4" in record.error
     # The history tells the truth: a promotion, then its automatic undo.
-    history = {h.alias: h for h in models.promotion_history(registry, VIEWER, model=IRIS)}["champion"]
+    history = {h.alias: h for h in models.promotion_history(registry, audit, VIEWER, model=IRIS)}["champion"]
     assert [r.action for r in history.records[-2:]] == ["promote", "undo"]
 
 
@@ -196,7 +196,7 @@ def test_second_deployment_failing_rolls_the_first_back(
 def test_model_rollback_moves_alias_back_and_rolls_back_to_the_revision_that_served_it(
     registry: MlflowRegistry, cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore
 ) -> None:
-    assert rollback_target(registry, model="wine-quality") == (4, 2)
+    assert rollback_target(registry, audit, model="wine-quality") == (4, 2)
     result = rollback_model(registry=registry, cluster=cluster, audit=audit, actor=OPERATOR, model="wine-quality",
                             reason="v4 crash-loops")
     assert holder(registry, "wine-quality") == 2
