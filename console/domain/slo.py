@@ -20,9 +20,10 @@ the SLA months in ``console.domain.slo_sla``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from console.domain.slo_alerts import AlertWindow, BurnRateAlerts, burn_rate_alerts, recorded_alert_windows
 from console.domain.slo_promql import label_value_pattern, promql_duration, promql_number, promql_string
@@ -186,7 +187,12 @@ class Objective:
     @property
     def recorded_windows(self) -> tuple[timedelta, ...]:
         """The windows the recording rules keep for this SLO: the SLI's and every alert window, shortest first."""
-        return tuple(sorted({SLI_WINDOW, *recorded_alert_windows(self.window)}))
+        return recorded_windows_of(self.window)
+
+    @property
+    def recorded_metrics(self) -> Mapping[str, timedelta]:
+        """The recorded error ratio's metric name of each recorded window (``slo:sli_error:ratio_rate5m`` -> 5m)."""
+        return _recorded_metrics_of(self.window)
 
     def alert_expression(self, alert: AlertWindow) -> str:
         """One burn-rate alert's condition over the recorded error ratios: both windows above the threshold."""
@@ -196,6 +202,18 @@ class Objective:
             f"and ignoring ({WINDOW_LABEL})\n"
             f"{self.recorded_error_ratio_query(alert.long_window)} > {threshold}"
         )
+
+
+# The overview asks these for every recorded sample of every SLO; an SLO's window decides them, so once per window.
+@lru_cache(maxsize=256)
+def recorded_windows_of(window: Window) -> tuple[timedelta, ...]:
+    """The windows the recording rules keep for an SLO window: the SLI's and every alert window, shortest first."""
+    return tuple(sorted({SLI_WINDOW, *recorded_alert_windows(window)}))
+
+
+@lru_cache(maxsize=256)
+def _recorded_metrics_of(window: Window) -> Mapping[str, timedelta]:
+    return {error_ratio_metric(recorded): recorded for recorded in recorded_windows_of(window)}
 
 
 def error_ratio_metric(window: timedelta) -> str:

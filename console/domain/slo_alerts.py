@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from console.domain.slo_promql import promql_number
 from console.domain.slo_windows import CalendarMonthWindow, RollingWindow, Window, days_in_utc_month
@@ -155,7 +155,7 @@ class BurnRateAlerts:
     alerts: tuple[AlertWindow, ...]
     calendar: bool = False
 
-    @property
+    @cached_property
     def windows(self) -> tuple[timedelta, ...]:
         """Every long and short window of the table, shortest first, each once: what the rules record."""
         return tuple(sorted({window for alert in self.alerts for window in (alert.long_window, alert.short_window)}))

@@ -532,6 +532,7 @@ class _DocumentParser:
         return sla
 
     def runbook_url(self, annotations: Mapping[str, Any]) -> str:
+        """The runbook the alerts link to, when the annotations give a well-formed one; "" otherwise."""
         value = annotations.get(RUNBOOK_URL_ANNOTATION)
         if value is None:
             return ""

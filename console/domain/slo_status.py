@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from console.domain.slo import SLI_WINDOW, Objective
 from console.domain.slo_alerts import AlertState, AlertWindow, BurnRateAlerts
@@ -83,7 +84,11 @@ class SloStatus:
 
     def error_ratio(self, window: timedelta) -> float | None:
         """The error ratio over one recorded window, None without traffic or data."""
-        return dict(self.error_ratios).get(window)
+        return self._ratio_by_window.get(window)
+
+    @cached_property
+    def _ratio_by_window(self) -> dict[timedelta, float | None]:
+        return dict(self.error_ratios)
 
     def burn_rate(self, window: timedelta) -> float | None:
         """The burn rate over one recorded window."""

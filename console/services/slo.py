@@ -115,46 +115,15 @@ def slo_overview(
     """
     _require_aware(now)
     objectives = list(objectives)
-    by_name = {objective.name: objective for objective in objectives}
-    ratios: dict[str, dict[timedelta, float | None]] = {name: {} for name in by_name}
+    ratios: dict[str, dict[timedelta, float | None]] = {objective.name: {} for objective in objectives}
     period: dict[str, float | None] = {}
-    recorded: set[str] = set()
-
     if use_recording_rules and objectives:
-        found: dict[str, dict[timedelta, float]] = {name: {} for name in by_name}
-        for sample in prometheus.instant(recorded_error_ratios_query(), at=now):
-            objective = by_name.get(sample.labels.get(SLO_LABEL, ""))
-            if objective is None:
-                continue
-            metric = sample.labels.get("__name__", "")
-            window = _windows_by_metric(objective).get(metric)
-            if window is not None:
-                found[objective.name][window] = sample.value
-            elif (
-                metric == PERIOD_ERROR_RATIO_METRIC
-                and objective.is_rolling
-                # Rules written for an older window length would give the wrong period.
-                and sample.labels.get(WINDOW_LABEL) == objective.window.label
-            ):
-                period[objective.name] = sample.value
-        for objective in objectives:
-            # Rules written for other windows (an older console, a changed spec) miss some of this SLO's
-            # windows: such an SLO is read from the raw counters, all of it.
-            if len(found[objective.name]) == len(objective.recorded_windows):
-                ratios[objective.name] = found[objective.name]
-                recorded.add(objective.name)
-
+        recorded_ratios, period = _read_recording_rules(prometheus, objectives, now=now)
+        ratios.update(recorded_ratios)
+    recorded = {name for name, found in ratios.items() if found}
     raw = [objective for objective in objectives if objective.name not in recorded]
-    for position in range(max((len(objective.recorded_windows) for objective in raw), default=0)):
-        batch = [objective for objective in raw if position < len(objective.recorded_windows)]
-        values = _query_per_slo(
-            prometheus,
-            [(objective.name, objective.error_ratio_query(objective.recorded_windows[position])) for objective in batch],
-            at=now,
-        )
-        for objective in batch:
-            if objective.name in values:
-                ratios[objective.name][objective.recorded_windows[position]] = values[objective.name]
+    for name, found in _read_raw_windows(prometheus, raw, now=now).items():
+        ratios[name].update(found)
     period_from_raw = [objective for objective in objectives if objective.name not in period]
     period.update(
         _query_per_slo(
@@ -163,7 +132,6 @@ def slo_overview(
             at=now,
         )
     )
-
     return sort_by_urgency(
         evaluate_status(
             objective,
@@ -176,8 +144,52 @@ def slo_overview(
     )
 
 
-def _windows_by_metric(objective: Objective) -> dict[str, timedelta]:
-    return {error_ratio_metric(window): window for window in objective.recorded_windows}
+def _read_recording_rules(
+    prometheus: PrometheusReader, objectives: Sequence[Objective], *, now: datetime
+) -> tuple[dict[str, dict[timedelta, float | None]], dict[str, float | None]]:
+    """Every recorded ratio of every SLO in one query: the SLOs whose windows are all recorded, and the periods."""
+    by_name = {objective.name: objective for objective in objectives}
+    found: dict[str, dict[timedelta, float | None]] = {name: {} for name in by_name}
+    period: dict[str, float | None] = {}
+    for sample in prometheus.instant(recorded_error_ratios_query(), at=now):
+        objective = by_name.get(sample.labels.get(SLO_LABEL, ""))
+        if objective is None:
+            continue
+        metric = sample.labels.get("__name__", "")
+        window = objective.recorded_metrics.get(metric)
+        if window is not None:
+            found[objective.name][window] = sample.value
+        elif (
+            metric == PERIOD_ERROR_RATIO_METRIC
+            and objective.is_rolling
+            # Rules written for an older window length would give the wrong period.
+            and sample.labels.get(WINDOW_LABEL) == objective.window.label
+        ):
+            period[objective.name] = sample.value
+    # Rules written for other windows (an older console, a changed spec) miss some of an SLO's windows: such an
+    # SLO is read from the raw counters, all of it.
+    complete = {
+        name: ratios for name, ratios in found.items() if len(ratios) == len(by_name[name].recorded_windows)
+    }
+    return complete, period
+
+
+def _read_raw_windows(
+    prometheus: PrometheusReader, objectives: Sequence[Objective], *, now: datetime
+) -> dict[str, dict[timedelta, float | None]]:
+    """Every window of every SLO from the raw counters: the n-th window of each SLO in one query."""
+    ratios: dict[str, dict[timedelta, float | None]] = {objective.name: {} for objective in objectives}
+    for position in range(max((len(objective.recorded_windows) for objective in objectives), default=0)):
+        batch = [objective for objective in objectives if position < len(objective.recorded_windows)]
+        values = _query_per_slo(
+            prometheus,
+            [(objective.name, objective.error_ratio_query(objective.recorded_windows[position])) for objective in batch],
+            at=now,
+        )
+        for objective in batch:
+            if objective.name in values:
+                ratios[objective.name][objective.recorded_windows[position]] = values[objective.name]
+    return ratios
 
 
 def _query_per_slo(

@@ -44,6 +44,7 @@ class ChangeMarkers:
 
 
 def slo_directory(context: ConsoleContext) -> Path:
+    """The configured SLO directory, or BackendUnavailable saying how to configure one."""
     directory = context.settings.slo_directory
     if directory is None:
         raise BackendUnavailable("No SLOs are configured: set CONSOLE_SLO_DIR to a directory of OpenSLO specs.",
@@ -158,6 +159,7 @@ def alert_table_text(objective: Objective, at: datetime) -> str:
 
 
 def history_step(length: timedelta) -> timedelta:
+    """The step of a chart's range query: about 240 points, never under 30 s."""
     return max(timedelta(seconds=30), length / _POINTS)
 
 
@@ -236,6 +238,7 @@ def _action_markers(
 
 
 def markers_frame(markers: tuple[Marker, ...]) -> pd.DataFrame:
+    """The changes of the charts' range as a table, newest first, with their links."""
     return pd.DataFrame(
         [
             {"time (UTC)": marker.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
@@ -257,6 +260,7 @@ MARKER_COLUMNS = {
 
 
 def recent_months(now: datetime, count: int = 12) -> list[date]:
+    """The first days of the ``count`` months up to ``now``'s, newest first."""
     months, year, month = [], now.year, now.month
     for _ in range(count):
         months.append(date(year, month, 1))
@@ -295,6 +299,7 @@ def sla_frame(months: list[SlaMonth]) -> pd.DataFrame:
 
 
 def show_problems(catalog_: SloCatalog) -> None:
+    """The SLO specs' problems, folded away under one warning."""
     if catalog_.problems:
         with st.expander(f"{len(catalog_.problems)} problem(s) in the SLO specs", icon=":material/warning:"):
             for problem in catalog_.problems:
