@@ -14,11 +14,11 @@ import streamlit as st
 from console.domain.access import Actor, Permission
 from console.domain.audit import AuditFilter, Outcome
 from console.domain.slo import Objective
-from console.domain.slo_alerts import WORKBOOK_TABLE
+from console.domain.slo_alerts import WORKBOOK_PERIOD, rule_alerts
 from console.domain.slo_sla import SlaMonth
 from console.domain.slo_spec import SloCatalog
 from console.domain.slo_status import SloStatus
-from console.domain.slo_windows import duration_text
+from console.domain.slo_windows import RollingWindow, duration_text
 from console.errors import BackendUnavailable
 from console.services import slo as service
 from console.services.audit import list_audit
@@ -93,7 +93,9 @@ def duration_text_or_state(duration: timedelta | None) -> str:
     return f"{hours}h {rest // 60}m" if hours else f"{rest // 60}m"
 
 
-BURN_COLUMNS = tuple(f"burn {row.name}" for row in WORKBOOK_TABLE)
+# The workbook's own 30-day table: the alerts' names, and the example in each burn column's help.
+_WORKBOOK_ALERTS = rule_alerts(RollingWindow(WORKBOOK_PERIOD)).alerts
+BURN_COLUMNS = tuple(f"burn {alert.name}" for alert in _WORKBOOK_ALERTS)
 
 
 def overview_frame(statuses: list[SloStatus]) -> pd.DataFrame:
@@ -124,11 +126,10 @@ def overview_frame(statuses: list[SloStatus]) -> pd.DataFrame:
 
 
 def _burn_help(index: int) -> str:
-    row = WORKBOOK_TABLE[index]
-    factor = row.budget_share * (30 * 24 * 3600) / row.long_window.total_seconds()
-    return (f"Burn rate over the {row.name} alert's long window: {duration_text(row.long_window)} for a 30-day SLO, "
-            f"scaled with the SLO's window (see 'alert windows'). It {row.severity.value}s above "
-            f"{float(factor):g}x, once {float(row.budget_share) * 100:g}% of the window's budget has burned.")
+    alert = _WORKBOOK_ALERTS[index]
+    return (f"Burn rate over the {alert.name} alert's long window: {duration_text(alert.long_window)} for a 30-day "
+            f"SLO, scaled with the SLO's window (see 'alert windows'). It {alert.severity.value}s above "
+            f"{alert.factor:g}x, once {alert.budget_share * 100:g}% of the window's budget has burned.")
 
 
 OVERVIEW_COLUMNS = {
