@@ -40,6 +40,9 @@ ERROR_RATIO_METRIC_PREFIX = "slo:sli_error:ratio_rate"
 # One name for the whole-window ratio whatever its length (28d, 30d, ...), so one query reads it for all SLOs.
 PERIOD_ERROR_RATIO_METRIC = "slo:sli_error:ratio_period"
 OBJECTIVE_METRIC = "slo:objective:ratio"
+# On the objective's series: the windows its rules record, so the console can tell rules written for other
+# windows (an older console, a changed spec) from a window that has no traffic right now.
+WINDOWS_LABEL = "windows"
 PERIOD_ERROR_BUDGET_REMAINING_METRIC = "slo:period_error_budget_remaining:ratio"
 ALERT_NAME = "SLOErrorBudgetBurn"
 
@@ -190,6 +193,11 @@ class Objective:
         return recorded_windows_of(self.window)
 
     @property
+    def recorded_windows_label(self) -> str:
+        """The recorded windows as the objective's series names them: ``5m,28m,56m,...``."""
+        return ",".join(promql_duration(window) for window in self.recorded_windows)
+
+    @property
     def recorded_metrics(self) -> Mapping[str, timedelta]:
         """The recorded error ratio's metric name of each recorded window (``slo:sli_error:ratio_rate5m`` -> 5m)."""
         return _recorded_metrics_of(self.window)
@@ -222,11 +230,13 @@ def error_ratio_metric(window: timedelta) -> str:
 
 
 def recorded_error_ratios_query() -> str:
-    """One selector for every recorded error ratio of every SLO (all alert windows and the whole window).
+    """One selector for every recorded error ratio of every SLO (all alert windows and the whole window), and
+    for every SLO's objective series, which names the windows its rules record.
 
-    The console reads them in one query; an SLO that has no series here has no recording rules loaded.
+    The console reads them in one query; an SLO without an objective series naming its windows has no
+    recording rules loaded, or rules written for other windows.
     """
-    return "{" + f'__name__=~"slo:sli_error:ratio_.+",{SLO_LABEL}!=""' + "}"
+    return "{" + f'__name__=~"slo:sli_error:ratio_.+|{OBJECTIVE_METRIC}",{SLO_LABEL}!=""' + "}"
 
 
 def labelled_with_slo(query: str, slo_name: str) -> str:

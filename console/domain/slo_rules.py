@@ -9,7 +9,8 @@ records, in this order:
 - ``slo:sli_error:ratio_period``, the traffic-weighted error ratio over the whole rolling window (not written
   for calendar-month SLOs: a recording rule cannot have a range that grows through the month, so the console
   queries those from the raw counters);
-- ``slo:objective:ratio`` and ``slo:period_error_budget_remaining:ratio`` for dashboards;
+- ``slo:objective:ratio`` (with the label ``windows`` naming the windows recorded above, which tells the console
+  these rules are the ones for the SLO's current table) and ``slo:period_error_budget_remaining:ratio``;
 
 and then one ``SLOErrorBudgetBurn`` alert per row of the SLO's alert table (page quick and slow with
 ``severity: page``, ticket quick and slow with ``severity: ticket``, told apart by ``long_window``), on the
@@ -34,6 +35,7 @@ import yaml
 from console.domain.slo import (
     ALERT_NAME,
     OBJECTIVE_METRIC,
+    WINDOWS_LABEL,
     PERIOD_ERROR_BUDGET_REMAINING_METRIC,
     PERIOD_ERROR_RATIO_METRIC,
     SEVERITY_LABEL,
@@ -66,7 +68,13 @@ def rule_group(objective: Objective, *, console_url: str, interval: timedelta = 
         }
         for window in objective.recorded_windows
     ]
-    rules.append({"record": OBJECTIVE_METRIC, "expr": f"vector({promql_number(objective.target)})", "labels": labels})
+    rules.append(
+        {
+            "record": OBJECTIVE_METRIC,
+            "expr": f"vector({promql_number(objective.target)})",
+            "labels": {**labels, WINDOWS_LABEL: objective.recorded_windows_label},
+        }
+    )
     if isinstance(objective.window, RollingWindow):
         period_selector = PERIOD_ERROR_RATIO_METRIC + "{" + f"{SLO_LABEL}={promql_string(objective.name)}" + "}"
         rules.append(

@@ -4,9 +4,9 @@ Reads only; no permission check or audit is needed. Every function takes the Pro
 (``now``) explicitly.
 
 The overview reads the console's recording rules when Prometheus has them: one query returns every recorded
-error ratio of every SLO (``{__name__=~"slo:sli_error:ratio_.+"}``), and an SLO with series there is known to
-have its rules loaded - no separate presence check. SLOs without recorded series (rules not deployed, or
-deployed for fewer SLOs, or written for other windows) are computed from the raw counters with the very same
+error ratio of every SLO and each SLO's objective series, whose ``windows`` label says that its rules are loaded
+and record its current windows - no separate presence check. SLOs without them (rules not deployed, deployed
+for fewer SLOs, or written for other windows) are computed from the raw counters with the very same
 expressions the rules record. Each SLO records its own windows (they scale with its window), so the raw
 queries are batched by position: the n-th window of every SLO in one query, labelled with its SLO.
 Calendar-month SLOs always read their month-so-far ratio from the raw counters (a recording rule cannot have a
@@ -26,10 +26,12 @@ from typing import Protocol
 
 from console.adapters.prometheus import Sample, Series
 from console.domain.slo import (
+    OBJECTIVE_METRIC,
     PERIOD_ERROR_RATIO_METRIC,
     SLI_WINDOW,
     SLO_LABEL,
     WINDOW_LABEL,
+    WINDOWS_LABEL,
     Objective,
     error_ratio_metric,
     labelled_with_slo,
@@ -117,10 +119,11 @@ def slo_overview(
     objectives = list(objectives)
     ratios: dict[str, dict[timedelta, float | None]] = {objective.name: {} for objective in objectives}
     period: dict[str, float | None] = {}
+    recorded: set[str] = set()
     if use_recording_rules and objectives:
         recorded_ratios, period = _read_recording_rules(prometheus, objectives, now=now)
         ratios.update(recorded_ratios)
-    recorded = {name for name, found in ratios.items() if found}
+        recorded = set(recorded_ratios)
     raw = [objective for objective in objectives if objective.name not in recorded]
     for name, found in _read_raw_windows(prometheus, raw, now=now).items():
         ratios[name].update(found)
@@ -147,9 +150,14 @@ def slo_overview(
 def _read_recording_rules(
     prometheus: PrometheusReader, objectives: Sequence[Objective], *, now: datetime
 ) -> tuple[dict[str, dict[timedelta, float | None]], dict[str, float | None]]:
-    """Every recorded ratio of every SLO in one query: the SLOs whose windows are all recorded, and the periods."""
+    """Every recorded ratio of every SLO in one query: the SLOs whose rules are current, and the periods.
+
+    Rules are current when the SLO's objective series names the windows of its table. A window without a
+    series then had no traffic (its rule returned nothing), which is None as from the raw counters.
+    """
     by_name = {objective.name: objective for objective in objectives}
     found: dict[str, dict[timedelta, float | None]] = {name: {} for name in by_name}
+    current: set[str] = set()
     period: dict[str, float | None] = {}
     for sample in prometheus.instant(recorded_error_ratios_query(), at=now):
         objective = by_name.get(sample.labels.get(SLO_LABEL, ""))
@@ -159,6 +167,9 @@ def _read_recording_rules(
         window = objective.recorded_metrics.get(metric)
         if window is not None:
             found[objective.name][window] = sample.value
+        elif metric == OBJECTIVE_METRIC:
+            if sample.labels.get(WINDOWS_LABEL) == objective.recorded_windows_label:
+                current.add(objective.name)
         elif (
             metric == PERIOD_ERROR_RATIO_METRIC
             and objective.is_rolling
@@ -166,12 +177,8 @@ def _read_recording_rules(
             and sample.labels.get(WINDOW_LABEL) == objective.window.label
         ):
             period[objective.name] = sample.value
-    # Rules written for other windows (an older console, a changed spec) miss some of an SLO's windows: such an
-    # SLO is read from the raw counters, all of it.
-    complete = {
-        name: ratios for name, ratios in found.items() if len(ratios) == len(by_name[name].recorded_windows)
-    }
-    return complete, period
+    recorded = {name: {window: found[name].get(window) for window in by_name[name].recorded_windows} for name in current}
+    return recorded, {name: value for name, value in period.items() if name in current}
 
 
 def _read_raw_windows(

@@ -227,7 +227,11 @@ def test_recorded_raw_and_true_numbers_agree(world: World) -> None:
         end_ms = round(at.timestamp() * 1000)
         for window in objective.recorded_windows:
             truth = true_error_ratio(world.history, objective, end_ms - int(window.total_seconds() * 1000), end_ms)
-            assert truth is not None
+            if truth is None:
+                # The history ended more than this window ago (the 7-day SLO's 2m, a slow run's 5m): no traffic,
+                # so no ratio, and the SLO's rules are still read as loaded.
+                assert raw.error_ratio(window) is None and recorded.error_ratio(window) is None, (objective.name, window)
+                continue
             assert raw.error_ratio(window) == pytest.approx(truth, rel=1e-9, abs=1e-15), (objective.name, window)
             assert recorded.error_ratio(window) == pytest.approx(raw.error_ratio(window), rel=1e-12, abs=1e-15)
         period_ms = int(objective.period_range(now=at).total_seconds() * 1000)

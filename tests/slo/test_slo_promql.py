@@ -124,7 +124,7 @@ def test_recorded_series_and_alert_expression(availability: Objective) -> None:
 
 
 def test_one_query_reads_every_recorded_ratio() -> None:
-    assert recorded_error_ratios_query() == '{__name__=~"slo:sli_error:ratio_.+",slo!=""}'
+    assert recorded_error_ratios_query() == '{__name__=~"slo:sli_error:ratio_.+|slo:objective:ratio",slo!=""}'
 
 
 def test_batched_query_labels_each_slo() -> None:

@@ -68,6 +68,9 @@ def test_group_records_every_window_of_the_slos_table_then_its_four_alerts(avail
     first = group["rules"][0]
     assert first["expr"] == availability.error_ratio_query(timedelta(minutes=5))
     assert first["labels"] == {"slo": "iris-availability", "service": "iris-classifier", "window": "5m"}
+    assert group["rules"][7]["labels"] == {
+        "slo": "iris-availability", "service": "iris-classifier", "windows": "5m,28m,56m,112m,336m,1344m,4032m"
+    }
     period = group["rules"][8]
     assert period["labels"]["window"] == "28d"
     assert group["rules"][9]["expr"] == '1 - slo:sli_error:ratio_period{slo="iris-availability"} / (1 - 0.999)'

@@ -49,6 +49,7 @@ class ScriptedReader:
         # that another console version wrote.
         own = {o.name: o.recorded_windows for o in objectives}
         self.windows = {name: windows or own.get(name) or objective(0).recorded_windows for name in recorded}
+        self.quiet: set[timedelta] = set()  # windows whose rules returned nothing (no traffic in them)
         self.queries: list[tuple[str, datetime | None]] = []
 
     def instant(self, query: str, *, at: datetime | None = None) -> list[Sample]:
@@ -56,7 +57,11 @@ class ScriptedReader:
         if query.startswith("{__name__=~"):
             samples = []
             for name, ratio in self.recorded.items():
+                label = ",".join(promql_duration(window) for window in self.windows[name])
+                samples.append(Sample({"__name__": "slo:objective:ratio", "slo": name, "windows": label}, 0.99, at or NOW))
                 for window in self.windows[name]:
+                    if window in self.quiet:
+                        continue
                     labels = {"__name__": error_ratio_metric(window), "slo": name, "window": promql_duration(window)}
                     samples.append(Sample(labels, ratio, at or NOW))
                 labels = {"__name__": "slo:sli_error:ratio_period", "slo": name, "window": "28d"}
@@ -75,7 +80,7 @@ def test_fifty_slos_with_recording_rules_take_one_query() -> None:
     reader = ScriptedReader({o.name: 0.001 for o in objectives})
     statuses = slo_overview(reader, objectives, now=NOW)
     assert len(reader.queries) == 1
-    assert reader.queries[0] == ('{__name__=~"slo:sli_error:ratio_.+",slo!=""}', NOW)
+    assert reader.queries[0] == ('{__name__=~"slo:sli_error:ratio_.+|slo:objective:ratio",slo!=""}', NOW)
     assert all(status.from_recording_rules for status in statuses)
     assert statuses[0].error_budget_remaining == pytest.approx(0.9)
 
@@ -121,6 +126,17 @@ def test_rules_written_for_other_windows_are_not_read_as_this_slos() -> None:
     assert statuses["model-01-availability"].from_recording_rules
     assert not statuses["model-00-availability"].from_recording_rules
     assert statuses["model-00-availability"].error_ratio(timedelta(minutes=56)) == 0.002  # from the raw counters
+
+
+def test_a_window_without_traffic_is_no_data_not_missing_rules() -> None:
+    """A quiet short window has no recorded series (its rule returned nothing): the SLO's rules are still read."""
+    objectives = [objective(0)]
+    reader = ScriptedReader({objectives[0].name: 0.001}, objectives=objectives)
+    reader.quiet = {timedelta(minutes=5)}
+    (status,) = slo_overview(reader, objectives, now=NOW)
+    assert status.from_recording_rules and len(reader.queries) == 1
+    assert status.error_ratio(timedelta(minutes=5)) is None and status.sli is None
+    assert status.error_ratio(timedelta(minutes=56)) == 0.001
 
 
 def test_slos_of_different_windows_share_each_raw_query_by_position() -> None:
