@@ -2,7 +2,7 @@
 
 Needs no login and no backend: it reads the SLO directory and writes one file (or stdout). It refuses to write
 anything while a spec has a problem, because applying a partial rule set would silently drop the alerts of the
-SLOs left out.
+SLOs left out, and without the console's public address, because every alert links to its SLO's page there.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from console.config import public_url_problem
 from console.domain.slo_rules import DEFAULT_RESOURCE_NAME, RULE_FORMATS
 from console.errors import ConsoleError
 from console.services.slo import load_slo_directory, write_rules
@@ -43,6 +44,12 @@ def add_slo_commands(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help=f"directory of OpenSLO specs (default: CONSOLE_SLO_DIR, else {DEFAULT_SLO_DIRECTORY})",
     )
+    rules.add_argument(
+        "--console-url",
+        default=None,
+        help="the console's public address that alerts link to (default: CONSOLE_PUBLIC_URL), "
+        "e.g. https://mlops-console.apps.example.com",
+    )
     rules.add_argument("--output", type=Path, default=None, help="file to write (default: standard output)")
     rules.add_argument("--name", default=DEFAULT_RESOURCE_NAME, help="PrometheusRule name")
     rules.add_argument("--namespace", default=None, help="PrometheusRule namespace (default: none written)")
@@ -52,13 +59,26 @@ def add_slo_commands(subparsers: argparse._SubParsersAction) -> None:
 def slo_rules_command(args: argparse.Namespace, context: Any = None, actor: Any = None) -> int:
     """Write the rules; exit status 0, or 1 with every spec problem on stderr."""
     directory = _slo_directory(args, context)
+    console_url = _console_url(args, context)
+    if not console_url:
+        print(
+            "error: the alerts link to each SLO's page in the console: set CONSOLE_PUBLIC_URL or pass --console-url "
+            "(e.g. https://mlops-console.apps.example.com)",
+            file=sys.stderr,
+        )
+        return 1
+    if problem := public_url_problem(console_url):
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     try:
         catalog = load_slo_directory(directory)
         catalog.raise_for_problems()
         if not catalog.objectives:
             print(f"error: no SLO spec in {directory}", file=sys.stderr)
             return 1
-        text = write_rules(catalog.objectives, format=args.format, name=args.name, namespace=args.namespace)
+        text = write_rules(
+            catalog.objectives, console_url=console_url, format=args.format, name=args.name, namespace=args.namespace
+        )
     except ConsoleError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -83,3 +103,12 @@ def _slo_directory(args: argparse.Namespace, context: Any) -> Path:
         return Path(configured)
     from_environment = os.environ.get("CONSOLE_SLO_DIR")
     return Path(from_environment) if from_environment else DEFAULT_SLO_DIRECTORY
+
+
+def _console_url(args: argparse.Namespace, context: Any) -> str:
+    if args.console_url is not None:
+        return args.console_url.strip()
+    configured = getattr(getattr(context, "settings", None), "public_url", None)
+    if configured:
+        return configured
+    return os.environ.get("CONSOLE_PUBLIC_URL", "").strip()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from console.domain.web_url import web_url_problem
 from console.errors import SettingsError
 
 Environment = Literal["demo", "production"]
@@ -49,6 +50,7 @@ class Settings:
     kube_in_cluster: bool = False
     namespaces: tuple[str, ...] = ()
     slo_directory: Path | None = None
+    public_url: str | None = None  # the console's address as a browser reaches it; alerts link to it
     max_replicas: int = DEFAULT_MAX_REPLICAS
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
     cookie_name: str = "mlops_console_auth"
@@ -131,6 +133,12 @@ def _check_url(reader: _Reader, name: str, value: str | None, schemes: tuple[str
         reader.problems.append(f"{name} must start with one of {allowed}, got {value!r}")
 
 
+def public_url_problem(value: str) -> str:
+    """Why ``value`` cannot be ``CONSOLE_PUBLIC_URL`` (the base that ``/slos?slo=...`` is appended to), or ""."""
+    problem = web_url_problem(value, example="https://mlops-console.apps.example.com", allow_query=False)
+    return f"CONSOLE_PUBLIC_URL {problem}" if problem else ""
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise one ``SettingsError`` that lists every problem."""
     reader = _Reader(os.environ if environ is None else environ)
@@ -190,6 +198,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if slo_directory is not None and slo_directory.exists() and not slo_directory.is_dir():
         reader.problems.append(f"CONSOLE_SLO_DIR points to {slo_directory}, which is not a directory")
 
+    public_url = reader.text("CONSOLE_PUBLIC_URL")
+    if public_url is not None and (problem := public_url_problem(public_url)):
+        reader.problems.append(problem)
+        public_url = None
+
     max_replicas = int(reader.number("CONSOLE_MAX_REPLICAS", DEFAULT_MAX_REPLICAS, minimum=1, maximum=1000, whole=True))
     timeout = reader.number(
         "CONSOLE_REQUEST_TIMEOUT_SECONDS", DEFAULT_REQUEST_TIMEOUT_SECONDS, minimum=0.1, maximum=300, whole=False
@@ -215,6 +228,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kube_in_cluster=kube_in_cluster,
         namespaces=namespaces,
         slo_directory=slo_directory,
+        public_url=public_url.rstrip("/") if public_url else None,
         max_replicas=max_replicas,
         request_timeout_seconds=timeout,
     )

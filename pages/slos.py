@@ -51,15 +51,18 @@ with shown_errors():
             st.subheader(objective.display_name or objective.name)
             st.caption(f"service {objective.service} · objective {objective.target * 100:g}% over "
                        f"{objective.window.label} · {objective.description}")
+            st.caption(view.alert_table_text(objective, end))
             charts = slo_charts(context.prometheus(), objective, start=start, end=end, step=step)
             history = charts.history
             found = view.change_markers(context, actor, objective, start=start, end=end)
             if found.problems:
                 st.info("Markers unavailable: " + "; ".join(found.problems), icon=":material/link_off:")
+            if found.note:
+                st.caption(found.note)
             st.plotly_chart(figures.sli_figure(history.sli, target=objective.target, markers=found.markers),
                             key="slo_sli_chart")
-            st.plotly_chart(figures.burn_rate_figure(history.burn_rate_1h, history.burn_rate_6h,
-                                                     markers=found.markers), key="slo_burn_chart")
+            st.plotly_chart(figures.burn_rate_figure(history.page_burn_rates, markers=found.markers),
+                            key="slo_burn_chart")
             # The burn-down's place is kept while the rest is drawn: its query is the slow one.
             burn_down_slot = st.empty()
             st.markdown("**Changes in this range**")

@@ -1,9 +1,13 @@
-"""Prometheus (or OpenShift's Thanos Querier) over its HTTP API, returning plain typed results.
+"""Prometheus (or OpenShift's Thanos Querier) through prometheus-api-client, returning plain typed results.
 
-Queries are POSTed as ``application/x-www-form-urlencoded`` bodies, which both ``/api/v1/query`` and
-``/api/v1/query_range`` accept: a union of fifty SLOs' expressions is tens of kilobytes, more than routers and
-proxies in front of a Thanos Querier take in a URL. (prometheus-api-client keeps the query in the URL even with
-``method="POST"``, so the adapter makes the request itself on a ``requests`` session.)
+The adapter stands on the library's ``PrometheusConnect``: it owns the HTTP session (its retry adapter, TLS
+verification, the bearer token in its headers, its timeout), and queries go through its ``custom_query`` and
+``custom_query_range``. Those keep the query in the URL even with ``method="POST"``, and a union of fifty SLOs'
+expressions is tens of kilobytes, more than the routers and proxies in front of a Thanos Querier take in a
+URL. So a query whose parameters would not fit in ``URL_QUERY_LIMIT_BYTES`` is POSTed as an
+``application/x-www-form-urlencoded`` body (which ``/api/v1/query`` and ``/api/v1/query_range`` both accept)
+through that same session, with the same headers and timeout: both ways share the retry policy, the TLS
+settings and, below, every error translation.
 
 Every library and HTTP error leaves this module as a console error:
 
@@ -11,27 +15,35 @@ Every library and HTTP error leaves this module as a console error:
 - a query Prometheus rejects (400 bad_data, 422 execution error) -> InvalidInput with Prometheus's own message
 - 401/403 -> Forbidden (the console's token is missing, expired or lacks the cluster-monitoring-view role)
 - an unreadable bearer-token file -> SettingsError
+
+Messages name the Prometheus URL and its answer, never the token.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
+# The submodule, not the package: the package's other modules (data frames, plots) import pandas and
+# matplotlib, which the console's first page load should not pay for.
+from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from console.errors import BackendUnavailable, Forbidden, InvalidInput, SettingsError
 
 BACKEND = "prometheus"
 _RETRY_ON_STATUS = (500, 502, 503, 504)
+# A query string up to this length goes in the URL, as the library sends it; a longer one goes as a form body.
+# 4 KiB stays under the smallest request-line limits of the proxies met in front of Prometheus (8 KiB).
+URL_QUERY_LIMIT_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,25 @@ class Series:
 
     labels: Mapping[str, str]
     points: tuple[tuple[datetime, float], ...] = field(default_factory=tuple)
+
+
+class _Refused(Exception):
+    """A non-200 answer, caught by the session's response hook before the library formats it into text."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def _refuse_non_200(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    # The library turns a non-200 answer into an exception whose only content is a formatted message; the hook
+    # keeps the status and the body for the translation into console errors, for its calls and ours alike.
+    if response.status_code != 200:
+        body = response.text.strip()
+        response.close()
+        raise _Refused(response.status_code, body)
+    return response
 
 
 class PrometheusClient:
@@ -72,23 +103,33 @@ class PrometheusClient:
         self.url = url.rstrip("/")
         self.timeout_seconds = timeout_seconds
         self._bearer_token_file = Path(bearer_token_file) if bearer_token_file else None
-        self._session = session = requests.Session()
+        # The session is handed to PrometheusConnect, which mounts its retry adapter on it and sends every call
+        # through it. The library's disable_ssl applies only to a session it makes itself; a CA bundle needs
+        # this one, so it is always ours, and verification is set here in both cases.
+        session = requests.Session()
         session.verify = str(ca_bundle) if (ca_bundle and verify_tls) else verify_tls
-        retry = Retry(
-            total=1,
-            connect=0,
-            read=0,
-            status=1,
-            status_forcelist=_RETRY_ON_STATUS,
-            allowed_methods=None,  # queries are POSTs, and idempotent
-            backoff_factor=0,
-            raise_on_status=False,
-            respect_retry_after_header=False,
+        session.hooks["response"].append(_refuse_non_200)
+        self._session = session
+        self._connect = PrometheusConnect(
+            self.url,
+            session=session,
+            retry=Retry(
+                total=1,
+                connect=0,
+                read=0,
+                status=1,
+                status_forcelist=_RETRY_ON_STATUS,
+                allowed_methods=None,  # GET and POST alike: queries are idempotent
+                backoff_factor=0,
+                raise_on_status=False,
+                respect_retry_after_header=False,
+            ),
+            timeout=timeout_seconds,
         )
-        session.mount(self.url, HTTPAdapter(max_retries=retry))
 
     def close(self) -> None:
-        self._session.close()
+        """Close the library's session and its connections."""
+        self._connect.close()
 
     def __enter__(self) -> PrometheusClient:
         return self
@@ -98,8 +139,10 @@ class PrometheusClient:
 
     def instant(self, query: str, *, at: datetime | None = None) -> list[Sample]:
         """Evaluate ``query`` at ``at`` (default: Prometheus's now)."""
-        form = {"query": query} if at is None else {"query": query, "time": _timestamp(at)}
-        result = self._post("/api/v1/query", form)
+        options = {} if at is None else {"time": _timestamp(at)}
+        result = self._query(
+            "/api/v1/query", query, options, lambda: self._connect.custom_query(query, params=options)
+        )
         if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
             # A scalar (e.g. "1 + 1") comes back as [timestamp, "value"] instead of a list of series.
             return [Sample(labels={}, value=_float(result[1]), timestamp=_datetime(result[0]))]
@@ -118,8 +161,17 @@ class PrometheusClient:
             raise InvalidInput("The step of a range query must be positive")
         if end < start:
             raise InvalidInput("The end of a range query must not be before its start")
-        form = {"query": query, "start": _timestamp(start), "end": _timestamp(end), "step": f"{step.total_seconds():g}"}
-        result = self._post("/api/v1/query_range", form)
+        step_text = f"{step.total_seconds():g}"
+        # The library rounds start and end to whole seconds; its params override them with the exact times.
+        options = {"start": _timestamp(start), "end": _timestamp(end), "step": step_text}
+        result = self._query(
+            "/api/v1/query_range",
+            query,
+            options,
+            lambda: self._connect.custom_query_range(
+                query, start_time=start, end_time=end, step=step_text, params=options
+            ),
+        )
         return [
             Series(
                 labels=dict(item.get("metric", {})),
@@ -128,12 +180,24 @@ class PrometheusClient:
             for item in result or ()
         ]
 
-    def _post(self, path: str, form: dict[str, str]) -> Any:
-        """The ``data.result`` of one API call, or a console error."""
+    def _query(self, path: str, query: str, options: dict[str, str], through_library: Callable[[], Any]) -> Any:
+        """The ``data.result`` of one API call, through the library or as a form body, or a console error."""
+        form = {"query": query, **options}
         try:
+            self._connect.headers = self._headers()
+            if len(urlencode(form)) <= URL_QUERY_LIMIT_BYTES:
+                return through_library()
             response = self._session.post(
-                self.url + path, data=form, headers=self._headers(), timeout=self.timeout_seconds
+                self.url + path, data=form, headers=self._connect.headers, timeout=self.timeout_seconds
             )
+            return response.json()["data"]["result"]
+        except _Refused as refused:
+            raise self._refused(refused.status, refused.body, query) from refused
+        except (requests.exceptions.JSONDecodeError, KeyError, TypeError) as err:
+            # A 200 that is not the Prometheus API (a login page of a proxy, an HTML error page).
+            raise BackendUnavailable(
+                f"{self.url} did not answer like a Prometheus API", backend=BACKEND, problems=[_short(err)]
+            ) from err
         except requests.exceptions.RequestException as err:
             if _is_timeout(err):
                 raise BackendUnavailable(
@@ -141,15 +205,6 @@ class PrometheusClient:
                     backend=BACKEND,
                 ) from err
             raise self._unreachable(err) from err
-        if response.status_code != 200:
-            raise self._refused(response, form["query"])
-        try:
-            return response.json()["data"]["result"]
-        except (ValueError, KeyError, TypeError) as err:
-            # A 200 that is not the Prometheus API (a login page of a proxy, an HTML error page).
-            raise BackendUnavailable(
-                f"{self.url} did not answer like a Prometheus API", backend=BACKEND, problems=[_short(err)]
-            ) from err
 
     def _unreachable(self, err: requests.exceptions.RequestException) -> BackendUnavailable:
         if isinstance(err, requests.exceptions.SSLError):
@@ -162,9 +217,9 @@ class PrometheusClient:
             f"Prometheus at {self.url} cannot be reached", backend=BACKEND, problems=[_short(err)]
         )
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self) -> dict[str, str] | None:
         if self._bearer_token_file is None:
-            return {}
+            return None
         try:
             token = self._bearer_token_file.read_text(encoding="utf-8").strip()
         except OSError as err:
@@ -176,11 +231,12 @@ class PrometheusClient:
             raise SettingsError(f"The Prometheus bearer token file {self._bearer_token_file} is empty")
         return {"Authorization": f"Bearer {token}"}
 
-    def _refused(self, response: requests.Response, query: str) -> Exception:
-        status, body = response.status_code, response.text.strip()
+    def _refused(self, status: int, body: str, query: str) -> Exception:
         detail = _prometheus_error(body)
         if status in (400, 422):
-            return InvalidInput("Prometheus rejected the query", problems=[detail or body or f"HTTP {status}", f"query: {query}"])
+            return InvalidInput(
+                "Prometheus rejected the query", problems=[detail or body or f"HTTP {status}", f"query: {query}"]
+            )
         if status in (401, 403):
             return Forbidden(
                 f"Prometheus at {self.url} refused the console's credentials (HTTP {status})",
@@ -234,6 +290,6 @@ def _float(value: Any) -> float:
     return math.nan if math.isnan(number) else number
 
 
-def _short(err: BaseException) -> str:
+def _short(err: BaseException | str) -> str:
     text = str(err)
     return text if len(text) <= 300 else text[:297] + "..."

@@ -12,11 +12,12 @@ The console reads ``apiVersion: openslo/v1``, ``kind: SLO`` documents (several p
       displayName: Iris classifier availability
       annotations:
         mlops.console/sla-target: "0.99"        # optional; the SLA is checked per calendar month
+        mlops.console/runbook-url: https://runbooks.example.com/iris-classifier   # optional; alerts link to it
     spec:
       service: iris-classifier
       budgetingMethod: Occurrences              # the only method supported
       timeWindow:
-        - duration: 28d                         # rolling: m, h, d or w, from 3d to 90d
+        - duration: 28d                         # rolling: m, h, d or w, from 1d to 90d
           isRolling: true
         # or: {duration: 1M, isRolling: false, calendar: {timeZone: UTC}} for a calendar month
       indicator:
@@ -61,7 +62,6 @@ buckets a histogram has, so the spec declares them and validation checks the thr
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -70,20 +70,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from console.domain.slo import (
-    CalendarMonthWindow,
-    LabelMatcher,
-    LatencyIndicator,
-    Objective,
-    RatioIndicator,
-    RollingWindow,
-    Selector,
-)
+from console.domain.slo import LatencyIndicator, Objective, RatioIndicator, Selector
+from console.domain.slo_grammar import parse_duration, parse_selector
+from console.domain.slo_windows import CalendarMonthWindow, RollingWindow
+from console.domain.web_url import web_url_problem
 from console.errors import InvalidInput
 
 API_VERSION = "openslo/v1"
 SLA_TARGET_ANNOTATION = "mlops.console/sla-target"
-MIN_ROLLING_WINDOW = timedelta(days=3)  # the slowest burn-rate alert looks back 3 days
+RUNBOOK_URL_ANNOTATION = "mlops.console/runbook-url"
+# The range over which the burn-rate alerts are derived (console.domain.slo_alerts): under a day the quick
+# page's windows would be shorter than a few scrapes; past 90 days its slowest ticket reads over 9 days of
+# samples at every evaluation.
+MIN_ROLLING_WINDOW = timedelta(days=1)
 MAX_ROLLING_WINDOW = timedelta(days=90)
 INDICATOR_KINDS = ("ratioMetric", "latencyMetric")
 _IGNORED_KINDS = ("Service",)
@@ -170,97 +169,6 @@ def parse_slo_document(document: Any, *, source: str) -> tuple[Objective | None,
     return _DocumentParser(source).parse(document)
 
 
-# --- small grammars ----------------------------------------------------------------------------------------
-
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
-_DURATION_UNITS = {
-    "ms": timedelta(milliseconds=1),
-    "s": timedelta(seconds=1),
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-    "d": timedelta(days=1),
-    "w": timedelta(weeks=1),
-}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``28d``, ``90m``, ``250ms`` -> timedelta; ValueError otherwise."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a duration such as 5m, 28d or 250ms")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-
-
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-_OPERATOR = re.compile(r"=~|!~|!=|=")
-_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "r": "\r"}
-
-
-def parse_selector(text: str) -> Selector:
-    """``metric{label="value", other=~"regex"}`` -> Selector; ValueError with the reason otherwise."""
-    position = _skip_space(text, 0)
-    name = _NAME.match(text, position)
-    if not name:
-        raise ValueError("must start with a metric name")
-    position = _skip_space(text, name.end())
-    matchers: list[LabelMatcher] = []
-    if position < len(text) and text[position] == "{":
-        position = _skip_space(text, position + 1)
-        while position < len(text) and text[position] != "}":
-            label = _LABEL.match(text, position)
-            if not label:
-                raise ValueError(f"expected a label name at character {position + 1}")
-            position = _skip_space(text, label.end())
-            operator = _OPERATOR.match(text, position)
-            if not operator:
-                raise ValueError(f"expected =, !=, =~ or !~ after label {label.group()!r}")
-            position = _skip_space(text, operator.end())
-            value, position = _parse_string(text, position)
-            matchers.append(LabelMatcher(label.group(), operator.group(), value))
-            position = _skip_space(text, position)
-            if position < len(text) and text[position] == ",":
-                position = _skip_space(text, position + 1)
-            elif position < len(text) and text[position] != "}":
-                raise ValueError(f"expected , or }} at character {position + 1}")
-        if position >= len(text):
-            raise ValueError("missing closing }")
-        position = _skip_space(text, position + 1)
-    if position != len(text):
-        raise ValueError(
-            f"unexpected {text[position:position + 20]!r}; write a plain selector, the console adds rate() and sum()"
-        )
-    return Selector(name.group(), tuple(matchers))
-
-
-def _skip_space(text: str, position: int) -> int:
-    while position < len(text) and text[position].isspace():
-        position += 1
-    return position
-
-
-def _parse_string(text: str, position: int) -> tuple[str, int]:
-    if position >= len(text) or text[position] not in "\"'`":
-        raise ValueError(f"expected a quoted label value at character {position + 1}")
-    quote = text[position]
-    position += 1
-    chars: list[str] = []
-    while position < len(text):
-        char = text[position]
-        if char == quote:
-            return "".join(chars), position + 1
-        if char == "\\" and quote != "`":
-            escaped = text[position + 1 : position + 2]
-            if escaped not in _ESCAPES:
-                raise ValueError(f"unsupported escape \\{escaped} in a label value")
-            chars.append(_ESCAPES[escaped])
-            position += 2
-            continue
-        chars.append(char)
-        position += 1
-    raise ValueError("unterminated label value")
-
-
 # --- the document ------------------------------------------------------------------------------------------
 
 _MISSING = object()
@@ -332,6 +240,7 @@ class _DocumentParser:
         indicator = self.indicator(spec)
         target = self.objective_target(spec)
         sla_target = self.sla_target(annotations, target)
+        runbook_url = self.runbook_url(annotations)
 
         if self.problems:
             return None, self.problems
@@ -347,6 +256,7 @@ class _DocumentParser:
                 sla_target=sla_target,
                 display_name=display_name,
                 description=description,
+                runbook_url=runbook_url,
                 source=self.source,
             ),
             [],
@@ -404,7 +314,11 @@ class _DocumentParser:
             )
             return None
         if not MIN_ROLLING_WINDOW <= length <= MAX_ROLLING_WINDOW:
-            self.problem(f"{path}.duration", f"a rolling window must be between 3d and 90d, got {duration!r}")
+            self.problem(
+                f"{path}.duration",
+                f"a rolling window must be between 1d and 90d (the range its burn-rate alerts are derived for), "
+                f"got {duration!r}",
+            )
             return None
         return RollingWindow(length)
 
@@ -616,6 +530,17 @@ class _DocumentParser:
             )
             return None
         return sla
+
+    def runbook_url(self, annotations: Mapping[str, Any]) -> str:
+        """The runbook the alerts link to, when the annotations give a well-formed one; "" otherwise."""
+        value = annotations.get(RUNBOOK_URL_ANNOTATION)
+        if value is None:
+            return ""
+        problem = web_url_problem(value, example="https://runbooks.example.com/iris-classifier")
+        if problem:
+            self.problem(f"metadata.annotations[{RUNBOOK_URL_ANNOTATION}]", problem)
+            return ""
+        return value
 
 
 def _kind(value: Any) -> str:

@@ -53,8 +53,8 @@ HISTORY_FILE_SPAN = timedelta(hours=6)  # a multiple of promtool's 2-hour blocks
 # for charts and keeps the first start short; still inside Prometheus's 5-minute lookback.
 BACKFILL_RULE_INTERVAL = timedelta(minutes=2)
 LIVE_RULE_INTERVAL = timedelta(seconds=15)
-# The windows whose past the charts read (SLI over 5m, burn rates over 1h and 6h).
-BACKFILLED_WINDOWS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=6))
+# The address the demo console serves on (``make demo``): the sandbox's alerts link to its SLO pages there.
+CONSOLE_URL = "http://127.0.0.1:8501"
 SCRAPE_INTERVAL = "10s"
 RETENTION = "45d"
 JOB = "model-serving"
@@ -285,7 +285,13 @@ def backfill_history(files: list[Path], output_dir: Path, *, parallel: int = 2) 
 # --- prepare -------------------------------------------------------------------------------------------
 
 
-def write_rules_file(path: Path, *, interval: timedelta = LIVE_RULE_INTERVAL, slo_directory: Path = SLO_DIRECTORY) -> Path:
+def write_rules_file(
+    path: Path,
+    *,
+    interval: timedelta = LIVE_RULE_INTERVAL,
+    slo_directory: Path = SLO_DIRECTORY,
+    console_url: str = CONSOLE_URL,
+) -> Path:
     """The console's rules for the SLO specs in ``slo_directory``, as a plain Prometheus rules file."""
     from console.domain.slo_rules import render_rules
     from console.services.slo import load_slo_directory
@@ -293,7 +299,8 @@ def write_rules_file(path: Path, *, interval: timedelta = LIVE_RULE_INTERVAL, sl
     catalog = load_slo_directory(slo_directory)
     if catalog.problems:
         raise SandboxPrometheusError("the demo SLO specs have problems: " + "; ".join(map(str, catalog.problems)))
-    path.write_text(render_rules(catalog.objectives, format="rules", interval=interval), encoding="utf-8")
+    text = render_rules(catalog.objectives, console_url=console_url, format="rules", interval=interval)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -308,15 +315,24 @@ def _promtool(*arguments: str, timeout_seconds: float = 300) -> None:
         )
 
 
+def backfilled_windows(objective: Any) -> tuple[timedelta, ...]:
+    """The windows whose past an SLO's charts read: the SLI's 5 minutes and its page alerts' long windows."""
+    from console.domain.slo import SLI_WINDOW
+    from console.domain.slo_alerts import rule_alerts
+
+    return tuple(dict.fromkeys((SLI_WINDOW, *(alert.long_window for alert in rule_alerts(objective.window).pages))))
+
+
 def backfill_rules_file(path: Path, *, slo_directory: Path = SLO_DIRECTORY) -> Path:
     """Recording rules that write, for the past, the very series the live rules write (same names and labels).
 
     promtool writes one block per rule and 2 hours, so 30 days cost 360 block writes per rule: one rule per
-    window for all SLOs together (each SLO's expression labelled with its ``slo`` and ``service``), and only
-    the windows the charts read. The overview reads the other windows live, where the rules compute them
-    from the raw history at their first evaluation.
+    window for all SLOs that chart it (each SLO's expression labelled with its ``slo`` and ``service``), and only
+    the windows the charts read (:func:`backfilled_windows`; they scale with each SLO's window). The overview
+    reads the other windows live, where the rules compute them from the raw history at their first evaluation.
     """
-    from console.domain.slo import WINDOW_LABEL, error_ratio_metric, labelled_with_slo, promql_duration, promql_string
+    from console.domain.slo import WINDOW_LABEL, error_ratio_metric, labelled_with_slo
+    from console.domain.slo_promql import promql_duration, promql_string
     from console.services.slo import load_slo_directory
 
     objectives = load_slo_directory(slo_directory).objectives
@@ -326,13 +342,17 @@ def backfill_rules_file(path: Path, *, slo_directory: Path = SLO_DIRECTORY) -> P
         service = objective.service.replace("$", "$$")
         return f'label_replace({query}, "service", {promql_string(service)}, "", "")'
 
+    charted: dict[timedelta, list[Any]] = {}
+    for objective in objectives:
+        for window in backfilled_windows(objective):
+            charted.setdefault(window, []).append(objective)
     rules = [
         {
             "record": error_ratio_metric(window),
-            "expr": " or ".join(labelled(objective, window) for objective in objectives),
+            "expr": " or ".join(labelled(objective, window) for objective in charting),
             "labels": {WINDOW_LABEL: promql_duration(window)},
         }
-        for window in BACKFILLED_WINDOWS
+        for window, charting in sorted(charted.items())
     ]
     group = {"name": "slo-backfill", "interval": promql_duration(BACKFILL_RULE_INTERVAL), "rules": rules}
     path.write_text(yaml.safe_dump({"groups": [group]}, sort_keys=False), encoding="utf-8")
@@ -606,6 +626,8 @@ def start_monitoring(
     if binary is None:
         raise SandboxPrometheusError("the prometheus binary is not installed (Debian package 'prometheus')")
     paths = MonitoringPaths(Path(root))
+    # Written at every start, not only when the sandbox was built: the rules follow the console's code and specs.
+    write_rules_file(paths.rules)
     exporter = TrafficExporter.from_state_file(kube_server, paths.state).start()
     try:
         config = write_live_config(paths, exporter_url=exporter.url)

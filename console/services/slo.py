@@ -4,12 +4,14 @@ Reads only; no permission check or audit is needed. Every function takes the Pro
 (``now``) explicitly.
 
 The overview reads the console's recording rules when Prometheus has them: one query returns every recorded
-error ratio of every SLO (``{__name__=~"slo:sli_error:ratio_.+"}``), and an SLO with series there is known to
-have its rules loaded - no separate presence check. SLOs without recorded series (rules not deployed, or
-deployed for fewer SLOs) are computed from the raw counters with the very same expressions the rules record,
-batched into one query per window for all of them. Calendar-month SLOs always read their month-so-far ratio
-from the raw counters (a recording rule cannot have a growing range). So an overview costs 1-2 queries with
-the rules in place and at most 10 without them, for any number of SLOs.
+error ratio of every SLO and each SLO's objective series, whose ``windows`` label says that its rules are loaded
+and record its current windows - no separate presence check. SLOs without them (rules not deployed, deployed
+for fewer SLOs, or written for other windows) are computed from the raw counters with the very same
+expressions the rules record. Each SLO records its own windows (they scale with its window), so the raw
+queries are batched by position: the n-th window of every SLO in one query, labelled with its SLO.
+Calendar-month SLOs always read their month-so-far ratio from the raw counters (a recording rule cannot have a
+growing range). So an overview costs 1-2 queries with the rules in place and at most 10 without them, for any
+number of SLOs.
 """
 
 from __future__ import annotations
@@ -24,31 +26,26 @@ from typing import Protocol
 
 from console.adapters.prometheus import Sample, Series
 from console.domain.slo import (
-    ALERT_WINDOWS,
+    OBJECTIVE_METRIC,
     PERIOD_ERROR_RATIO_METRIC,
+    SLI_WINDOW,
     SLO_LABEL,
     WINDOW_LABEL,
+    WINDOWS_LABEL,
     Objective,
-    RollingWindow,
-    SlaMonth,
-    SloStatus,
-    clean_ratio,
     error_ratio_metric,
-    evaluate_sla_month,
-    evaluate_status,
     labelled_with_slo,
-    promql_duration,
-    promql_string,
     recorded_error_ratios_query,
-    sla_query_range,
-    sort_by_urgency,
     union_query,
 )
+from console.domain.slo_alerts import AlertWindow
+from console.domain.slo_promql import promql_duration, promql_string
 from console.domain.slo_rules import DEFAULT_INTERVAL, DEFAULT_RESOURCE_NAME, RULE_FORMATS, render_rules
+from console.domain.slo_sla import SlaMonth, evaluate_sla_month, sla_query_range
 from console.domain.slo_spec import SloCatalog, SpecProblem, parse_slo_files
+from console.domain.slo_status import SloStatus, clean_ratio, evaluate_status, sort_by_urgency
+from console.domain.slo_windows import RollingWindow
 from console.errors import InvalidInput
-
-_WINDOW_BY_METRIC = {error_ratio_metric(window): window for window in ALERT_WINDOWS}
 
 
 class PrometheusReader(Protocol):
@@ -86,15 +83,21 @@ def load_slo_directory(directory: str | Path) -> SloCatalog:
 def write_rules(
     objectives: Iterable[Objective],
     *,
+    console_url: str,
     format: str = "prometheusrule",
     interval: timedelta = DEFAULT_INTERVAL,
     name: str = DEFAULT_RESOURCE_NAME,
     namespace: str | None = None,
 ) -> str:
-    """The recording and alerting rules of ``objectives`` as YAML: a PrometheusRule or a plain rules file."""
+    """The recording and alerting rules of ``objectives`` as YAML: a PrometheusRule or a plain rules file.
+
+    ``console_url`` is the console's public address (``CONSOLE_PUBLIC_URL``): every alert links to its SLO's page.
+    """
     if format not in RULE_FORMATS:
         raise InvalidInput(f"Unknown rules format {format!r}", problems=[f"use one of: {', '.join(RULE_FORMATS)}"])
-    return render_rules(objectives, format=format, interval=interval, name=name, namespace=namespace)
+    return render_rules(
+        objectives, console_url=console_url, format=format, interval=interval, name=name, namespace=namespace
+    )
 
 
 # --- overview ----------------------------------------------------------------------------------------------
@@ -114,35 +117,16 @@ def slo_overview(
     """
     _require_aware(now)
     objectives = list(objectives)
-    by_name = {objective.name: objective for objective in objectives}
-    ratios: dict[str, dict[timedelta, float | None]] = {name: {} for name in by_name}
+    ratios: dict[str, dict[timedelta, float | None]] = {objective.name: {} for objective in objectives}
     period: dict[str, float | None] = {}
     recorded: set[str] = set()
-
     if use_recording_rules and objectives:
-        for sample in prometheus.instant(recorded_error_ratios_query(), at=now):
-            objective = by_name.get(sample.labels.get(SLO_LABEL, ""))
-            if objective is None:
-                continue
-            metric = sample.labels.get("__name__", "")
-            if metric in _WINDOW_BY_METRIC:
-                ratios[objective.name][_WINDOW_BY_METRIC[metric]] = sample.value
-                recorded.add(objective.name)
-            elif (
-                metric == PERIOD_ERROR_RATIO_METRIC
-                and objective.is_rolling
-                # Rules written for an older window length would give the wrong period.
-                and sample.labels.get(WINDOW_LABEL) == objective.window.label
-            ):
-                period[objective.name] = sample.value
-
+        recorded_ratios, period = _read_recording_rules(prometheus, objectives, now=now)
+        ratios.update(recorded_ratios)
+        recorded = set(recorded_ratios)
     raw = [objective for objective in objectives if objective.name not in recorded]
-    for window in ALERT_WINDOWS:
-        values = _query_per_slo(
-            prometheus, [(objective.name, objective.error_ratio_query(window)) for objective in raw], at=now
-        )
-        for name, value in values.items():
-            ratios[name][window] = value
+    for name, found in _read_raw_windows(prometheus, raw, now=now).items():
+        ratios[name].update(found)
     period_from_raw = [objective for objective in objectives if objective.name not in period]
     period.update(
         _query_per_slo(
@@ -151,7 +135,6 @@ def slo_overview(
             at=now,
         )
     )
-
     return sort_by_urgency(
         evaluate_status(
             objective,
@@ -162,6 +145,58 @@ def slo_overview(
         )
         for objective in objectives
     )
+
+
+def _read_recording_rules(
+    prometheus: PrometheusReader, objectives: Sequence[Objective], *, now: datetime
+) -> tuple[dict[str, dict[timedelta, float | None]], dict[str, float | None]]:
+    """Every recorded ratio of every SLO in one query: the SLOs whose rules are current, and the periods.
+
+    Rules are current when the SLO's objective series names the windows of its table. A window without a
+    series then had no traffic (its rule returned nothing), which is None as from the raw counters.
+    """
+    by_name = {objective.name: objective for objective in objectives}
+    found: dict[str, dict[timedelta, float | None]] = {name: {} for name in by_name}
+    current: set[str] = set()
+    period: dict[str, float | None] = {}
+    for sample in prometheus.instant(recorded_error_ratios_query(), at=now):
+        objective = by_name.get(sample.labels.get(SLO_LABEL, ""))
+        if objective is None:
+            continue
+        metric = sample.labels.get("__name__", "")
+        window = objective.recorded_metrics.get(metric)
+        if window is not None:
+            found[objective.name][window] = sample.value
+        elif metric == OBJECTIVE_METRIC:
+            if sample.labels.get(WINDOWS_LABEL) == objective.recorded_windows_label:
+                current.add(objective.name)
+        elif (
+            metric == PERIOD_ERROR_RATIO_METRIC
+            and objective.is_rolling
+            # Rules written for an older window length would give the wrong period.
+            and sample.labels.get(WINDOW_LABEL) == objective.window.label
+        ):
+            period[objective.name] = sample.value
+    recorded = {name: {window: found[name].get(window) for window in by_name[name].recorded_windows} for name in current}
+    return recorded, {name: value for name, value in period.items() if name in current}
+
+
+def _read_raw_windows(
+    prometheus: PrometheusReader, objectives: Sequence[Objective], *, now: datetime
+) -> dict[str, dict[timedelta, float | None]]:
+    """Every window of every SLO from the raw counters: the n-th window of each SLO in one query."""
+    ratios: dict[str, dict[timedelta, float | None]] = {objective.name: {} for objective in objectives}
+    for position in range(max((len(objective.recorded_windows) for objective in objectives), default=0)):
+        batch = [objective for objective in objectives if position < len(objective.recorded_windows)]
+        values = _query_per_slo(
+            prometheus,
+            [(objective.name, objective.error_ratio_query(objective.recorded_windows[position])) for objective in batch],
+            at=now,
+        )
+        for objective in batch:
+            if objective.name in values:
+                ratios[objective.name][objective.recorded_windows[position]] = values[objective.name]
+    return ratios
 
 
 def _query_per_slo(
@@ -190,12 +225,10 @@ class SloHistory:
 
     objective: Objective
     sli: tuple[tuple[datetime, float], ...]  # good fraction over 5 minutes
-    burn_rate_1h: tuple[tuple[datetime, float], ...]
-    burn_rate_6h: tuple[tuple[datetime, float], ...]
+    # The page alerts of the SLO's table (as of the end of the range), each with the burn rate over its long
+    # window: the chart draws each line against its own threshold.
+    page_burn_rates: tuple[tuple[AlertWindow, tuple[tuple[datetime, float], ...]], ...]
     from_recording_rules: bool
-
-
-_HISTORY_WINDOWS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=6))
 
 
 def slo_history(
@@ -207,20 +240,23 @@ def slo_history(
     step: timedelta,
     use_recording_rules: bool = True,
 ) -> SloHistory:
-    """SLI and burn rates of one SLO from ``start`` to ``end``: from its recording rules when they exist."""
+    """SLI and page burn rates of one SLO from ``start`` to ``end``: from its recording rules when they exist."""
     _require_aware(start)
     _require_aware(end)
+    pages = objective.burn_rate_alerts(at=end).pages
+    windows = tuple(dict.fromkeys((SLI_WINDOW, *(alert.long_window for alert in pages))))
+    by_metric = {error_ratio_metric(window): window for window in windows}
     ratios: dict[timedelta, list[tuple[datetime, float]]] = {}
     if use_recording_rules:
-        names = "|".join(error_ratio_metric(window) for window in _HISTORY_WINDOWS)
+        names = "|".join(by_metric)
         query = "{" + f'__name__=~"{names}",{SLO_LABEL}={promql_string(objective.name)}' + "}"
         for series in prometheus.range(query, start=start, end=end, step=step):
-            window = _WINDOW_BY_METRIC.get(series.labels.get("__name__", ""))
+            window = by_metric.get(series.labels.get("__name__", ""))
             if window is not None:
                 ratios[window] = list(series.points)
     from_rules = bool(ratios)
     if not from_rules:
-        for window in _HISTORY_WINDOWS:
+        for window in windows:
             result = prometheus.range(objective.error_ratio_query(window), start=start, end=end, step=step)
             ratios[window] = [point for series in result for point in series.points]
 
@@ -232,9 +268,8 @@ def slo_history(
     budget = objective.error_budget
     return SloHistory(
         objective=objective,
-        sli=points(timedelta(minutes=5), lambda ratio: 1 - ratio),
-        burn_rate_1h=points(timedelta(hours=1), lambda ratio: ratio / budget),
-        burn_rate_6h=points(timedelta(hours=6), lambda ratio: ratio / budget),
+        sli=points(SLI_WINDOW, lambda ratio: 1 - ratio),
+        page_burn_rates=tuple((alert, points(alert.long_window, lambda ratio: ratio / budget)) for alert in pages),
         from_recording_rules=from_rules,
     )
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from console.domain.slo import MULTIWINDOW_ALERTS, AlertState
+from console.domain.slo_alerts import AlertWindow
+from console.domain.slo_windows import duration_text
 
 Points = Sequence[tuple[datetime, float]]
 _MARKER_COLOURS = {"revision": "#1f77b4", "action": "#ff7f0e"}
@@ -113,12 +114,23 @@ def sli_figure(sli: Points, *, target: float, markers: Sequence[Marker] = ()) ->
     return _figure("SLI", "good events, %", [_line(sli, "SLI (5m)", scale=100)], [objective], markers)
 
 
-def burn_rate_figure(burn_1h: Points, burn_6h: Points, *, markers: Sequence[Marker] = ()) -> go.Figure:
-    """Burn rates over 1h and 6h with the page thresholds of those windows (14.4x and 6x)."""
-    thresholds = [_threshold(alert.factor, "#d62728", dash="dash", label=f"page {alert.factor:g}x")
-                  for alert in MULTIWINDOW_ALERTS if alert.severity is AlertState.PAGE]
+def burn_rate_figure(
+    page_burn_rates: Sequence[tuple[AlertWindow, Points]], *, markers: Sequence[Marker] = ()
+) -> go.Figure:
+    """The burn rate over each page alert's long window, with the factor that alert pages above.
+
+    Windows and factors are the SLO's own (``Objective.burn_rate_alerts``): 1h at 14.4x and 6h at 6x for a
+    30-day window, 14m and 84m for a 7-day one.
+    """
+    thresholds = [
+        _threshold(alert.factor, "#d62728", dash="dash", label=f"{alert.name} {alert.factor:.3g}x")
+        for alert, _ in page_burn_rates
+    ]
     thresholds.append(_threshold(1, "#7f7f7f", dash="dot", label="1x"))
-    lines = [_line(burn_1h, "burn rate 1h"), _line(burn_6h, "burn rate 6h", dash="dot")]
+    lines = [
+        _line(points, f"burn rate {duration_text(alert.long_window)}", dash="dot" if index else None)
+        for index, (alert, points) in enumerate(page_burn_rates)
+    ]
     return _figure("Burn rate", "times the allowed rate", lines, thresholds, markers)
 
 

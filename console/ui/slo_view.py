@@ -11,13 +11,18 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from console.domain.access import Actor
-from console.domain.audit import AuditFilter
-from console.domain.slo import Objective, SlaMonth, SloStatus
+from console.domain.access import Actor, Permission
+from console.domain.audit import AuditFilter, Outcome
+from console.domain.slo import Objective
+from console.domain.slo_alerts import WORKBOOK_PERIOD, rule_alerts
+from console.domain.slo_sla import SlaMonth
 from console.domain.slo_spec import SloCatalog
+from console.domain.slo_status import SloStatus
+from console.domain.slo_windows import RollingWindow, duration_text
 from console.domain.times import format_rfc3339
 from console.errors import BackendUnavailable
 from console.services import slo as service
+from console.services.audit import list_audit
 from console.services.context import ConsoleContext
 from console.services.deployments import deployment_detail
 from console.ui.slo_figures import Marker
@@ -35,9 +40,11 @@ class ChangeMarkers:
 
     markers: tuple[Marker, ...]
     problems: tuple[str, ...] = ()
+    note: str = ""  # what the markers leave out for this user, said once under the charts
 
 
 def slo_directory(context: ConsoleContext) -> Path:
+    """The configured SLO directory, or BackendUnavailable saying how to configure one."""
     directory = context.settings.slo_directory
     if directory is None:
         raise BackendUnavailable("No SLOs are configured: set CONSOLE_SLO_DIR to a directory of OpenSLO specs.",
@@ -72,7 +79,8 @@ def _number(value: float | None, digits: int = 2) -> float | None:
     return None if value is None or math.isnan(value) else round(value, digits)
 
 
-def duration_text(duration: timedelta | None) -> str:
+def duration_text_or_state(duration: timedelta | None) -> str:
+    """Time to exhaustion as the overview shows it: ``3d 4h``, ``exhausted``, or ``∞`` when nothing burns."""
     if duration is None:
         return "∞"
     seconds = int(duration.total_seconds())
@@ -85,35 +93,51 @@ def duration_text(duration: timedelta | None) -> str:
     return f"{hours}h {rest // 60}m" if hours else f"{rest // 60}m"
 
 
+# The workbook's own 30-day table: the alerts' names, and the example in each burn column's help.
+_WORKBOOK_ALERTS = rule_alerts(RollingWindow(WORKBOOK_PERIOD)).alerts
+BURN_COLUMNS = tuple(f"burn {alert.name}" for alert in _WORKBOOK_ALERTS)
+
+
 def overview_frame(statuses: list[SloStatus]) -> pd.DataFrame:
+    """One row per SLO; the burn-rate columns are over the long windows of the SLO's own alert table."""
+    rows = []
+    for status in statuses:
+        burn_rates = status.alert_burn_rates
+        rows.append({
+            "SLO": f"?slo={status.name}",
+            "service": status.service,
+            "objective %": _percent(status.objective.target),
+            "window": status.objective.window.label,
+            "SLI now %": _percent(status.sli),
+            "attainment %": _percent(status.attainment),
+            "budget left %": _percent(status.error_budget_remaining, 1),
+            "budget left min": _number(status.error_budget_remaining_minutes, 1),
+            **{f"burn {alert.name}": _number(burn) for alert, burn in burn_rates},
+            "alert windows": " · ".join(duration_text(alert.long_window) for alert, _ in burn_rates),
+            "alert": ALERT_ICONS[status.alert_state.value],
+            "exhausted in": duration_text_or_state(status.time_to_exhaustion),
+            "source": "recording rules" if status.from_recording_rules else "raw counters",
+        })
     return pd.DataFrame(
-        [
-            {
-                "SLO": f"?slo={status.name}",
-                "service": status.service,
-                "objective %": _percent(status.objective.target),
-                "window": status.objective.window.label,
-                "SLI now %": _percent(status.sli),
-                "attainment %": _percent(status.attainment),
-                "budget left %": _percent(status.error_budget_remaining, 1),
-                "budget left min": _number(status.error_budget_remaining_minutes, 1),
-                "burn 1h": _number(status.burn_rate_1h),
-                "burn 6h": _number(status.burn_rate_6h),
-                "burn 3d": _number(status.burn_rate_3d),
-                "alert": ALERT_ICONS[status.alert_state.value],
-                "exhausted in": duration_text(status.time_to_exhaustion),
-                "source": "recording rules" if status.from_recording_rules else "raw counters",
-            }
-            for status in statuses
-        ],
+        rows,
         columns=["SLO", "service", "objective %", "window", "SLI now %", "attainment %", "budget left %",
-                 "budget left min", "burn 1h", "burn 6h", "burn 3d", "alert", "exhausted in", "source"],
+                 "budget left min", *BURN_COLUMNS, "alert windows", "alert", "exhausted in", "source"],
     )
+
+
+def _burn_help(index: int) -> str:
+    alert = _WORKBOOK_ALERTS[index]
+    return (f"Burn rate over the {alert.name} alert's long window: {duration_text(alert.long_window)} for a 30-day "
+            f"SLO, scaled with the SLO's window (see 'alert windows'). It {alert.severity.value}s above "
+            f"{alert.factor:g}x, once {alert.budget_share * 100:g}% of the window's budget has burned.")
 
 
 OVERVIEW_COLUMNS = {
     "SLO": st.column_config.LinkColumn("SLO", display_text=r"\?slo=(.*)", help="Open the SLO's charts"),
     "budget left %": st.column_config.ProgressColumn("budget left %", min_value=0, max_value=100, format="%.1f%%"),
+    **{name: st.column_config.NumberColumn(name, help=_burn_help(index)) for index, name in enumerate(BURN_COLUMNS)},
+    "alert windows": st.column_config.TextColumn(
+        "alert windows", help="The long windows of page quick · page slow · ticket quick · ticket slow"),
 }
 
 
@@ -125,7 +149,18 @@ def overview(context: ConsoleContext, objectives: tuple[Objective, ...], now: da
 # --- detail ------------------------------------------------------------------------------------------------
 
 
+def alert_table_text(objective: Objective, at: datetime) -> str:
+    """The SLO's burn-rate alerts in one line: each alert's windows, factor and share of the budget."""
+    parts = [
+        f"{alert.name} {alert.factor:.3g}x over {duration_text(alert.long_window)} and "
+        f"{duration_text(alert.short_window)} ({alert.budget_share * 100:g}% of the budget)"
+        for alert in objective.burn_rate_alerts(at=at).alerts
+    ]
+    return "burn-rate alerts: " + " · ".join(parts)
+
+
 def history_step(length: timedelta) -> timedelta:
+    """The step of a chart's range query: about 240 points, never under 30 s."""
     return max(timedelta(seconds=30), length / _POINTS)
 
 
@@ -164,26 +199,43 @@ def change_markers(
             ))
     except Exception as err:  # noqa: BLE001 - the charts stand without markers
         problems.append(f"revisions unavailable: {getattr(err, 'message', None) or err.__class__.__name__}")
-    try:
-        seen: set[int] = set()
-        for text in filter(None, (f"{namespace}/{name}", model)):
-            for record in context.audit.query(AuditFilter(target_contains=text, since=start, until=end, limit=200)):
-                if record.id in seen:
-                    continue
-                seen.add(record.id)
-                deployment_link, logs_link = links(namespace, name, record.at)
-                markers.append(Marker(
-                    at=record.at, kind="action",
-                    title=f"{record.username}: {record.action} ({record.outcome.value})",
-                    detail=f"{record.target} · {record.reason or 'no reason given'}",
-                    deployment_link=deployment_link, logs_link=logs_link,
-                ))
-    except Exception as err:  # noqa: BLE001
-        problems.append(f"console actions unavailable: {getattr(err, 'message', None) or err.__class__.__name__}")
-    return ChangeMarkers(tuple(sorted(markers, key=lambda marker: marker.at)), tuple(problems))
+    note = ""
+    if not actor.can(Permission.READ_AUDIT):
+        # Console actions come from the audit log, which a viewer does not read; revisions say what changed.
+        note = "Console actions are marked for operators and admins."
+    else:
+        try:
+            markers.extend(_action_markers(context, actor, namespace, name, model, start=start, end=end))
+        except Exception as err:  # noqa: BLE001
+            problems.append(f"console actions unavailable: {getattr(err, 'message', None) or err.__class__.__name__}")
+    return ChangeMarkers(tuple(sorted(markers, key=lambda marker: marker.at)), tuple(problems), note)
+
+
+def _action_markers(
+    context: ConsoleContext, actor: Actor, namespace: str, name: str, model: str, *, start: datetime, end: datetime
+) -> list[Marker]:
+    """Console actions that changed the deployment or its model; refused and failed attempts changed nothing
+    and stay in the audit log only (asked of the store, so they do not use up the limit either)."""
+    markers: list[Marker] = []
+    seen: set[int] = set()
+    for text in filter(None, (f"{namespace}/{name}", model)):
+        wanted = AuditFilter(target_contains=text, outcome=Outcome.SUCCEEDED, since=start, until=end, limit=200)
+        for record in list_audit(context.audit, actor, wanted):
+            if record.id in seen:
+                continue
+            seen.add(record.id)
+            deployment_link, logs_link = links(namespace, name, record.at)
+            markers.append(Marker(
+                at=record.at, kind="action",
+                title=f"{record.username}: {record.action}",
+                detail=f"{record.target} · {record.reason or 'no reason given'}",
+                deployment_link=deployment_link, logs_link=logs_link,
+            ))
+    return markers
 
 
 def markers_frame(markers: tuple[Marker, ...]) -> pd.DataFrame:
+    """The changes of the charts' range as a table, newest first, with their links."""
     return pd.DataFrame(
         [
             {"time (UTC)": marker.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
@@ -205,6 +257,7 @@ MARKER_COLUMNS = {
 
 
 def recent_months(now: datetime, count: int = 12) -> list[date]:
+    """The first days of the ``count`` months up to ``now``'s, newest first."""
     months, year, month = [], now.year, now.month
     for _ in range(count):
         months.append(date(year, month, 1))
@@ -212,35 +265,38 @@ def recent_months(now: datetime, count: int = 12) -> list[date]:
     return months
 
 
-def sla_frame(months: list[SlaMonth]) -> pd.DataFrame:
-    def verdict(sla: SlaMonth) -> str:
-        if sla.breached is None:
-            return "no data"
-        if sla.breached:
-            return "breached"
-        return "met" if sla.complete else "on track"
+def sla_status_text(sla: SlaMonth) -> str:
+    """``breached``, ``met``, ``no data``, or a running month's state with the downtime it may still lose."""
+    if sla.downtime_minutes_left is None:
+        return sla.status.value
+    return f"{sla.status.value} · {sla.downtime_minutes_left:,.1f} min left this month"
 
+
+def sla_frame(months: list[SlaMonth]) -> pd.DataFrame:
+    """The SLA report: one row per SLO with an SLA target, its month's status first among the numbers."""
     return pd.DataFrame(
         [
             {
                 "service": sla.service,
                 "SLO": sla.objective.name,
                 "month": sla.month.strftime("%Y-%m"),
+                "status": sla_status_text(sla),
                 "SLA target %": _percent(sla.sla_target),
                 "attainment %": _percent(sla.attainment),
                 "downtime min": _number(sla.downtime_minutes, 1),
                 "allowed min": _number(sla.allowed_downtime_minutes, 1),
-                "breached": verdict(sla),
+                "left min": _number(sla.downtime_minutes_left, 1),
                 "month complete": sla.complete,
             }
             for sla in months
         ],
-        columns=["service", "SLO", "month", "SLA target %", "attainment %", "downtime min", "allowed min",
-                 "breached", "month complete"],
+        columns=["service", "SLO", "month", "status", "SLA target %", "attainment %", "downtime min", "allowed min",
+                 "left min", "month complete"],
     )
 
 
 def show_problems(catalog_: SloCatalog) -> None:
+    """The SLO specs' problems, folded away under one warning."""
     if catalog_.problems:
         with st.expander(f"{len(catalog_.problems)} problem(s) in the SLO specs", icon=":material/warning:"):
             for problem in catalog_.problems:

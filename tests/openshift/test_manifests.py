@@ -293,13 +293,21 @@ def test_kustomization_lists_every_slo_spec() -> None:
 
 def test_prometheusrule_is_a_fresh_generation(tmp_path: Path) -> None:
     fresh = tmp_path / "prometheusrule.yaml"
+    # The alerts link to the console at the address the base settings give it.
+    settings = dict(
+        line.split("=", 1) for line in (OPENSHIFT / "base/settings.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    console_url = settings["CONSOLE_PUBLIC_URL"]
     result = subprocess.run(
-        [sys.executable, "-m", "console", "slo", "rules", "--slo-dir", str(ROOT / "examples/slos"), "--output", str(fresh)],
+        [sys.executable, "-m", "console", "slo", "rules", "--slo-dir", str(ROOT / "examples/slos"),
+         "--console-url", console_url, "--output", str(fresh)],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert (OPENSHIFT / "base/prometheusrule.yaml").read_text() == fresh.read_text(), (
-        "regenerate: python -m console slo rules --slo-dir openshift/base/slos --output openshift/base/prometheusrule.yaml"
+        "regenerate: python -m console slo rules --slo-dir openshift/base/slos "
+        f"--console-url {console_url} --output openshift/base/prometheusrule.yaml"
     )
 
 

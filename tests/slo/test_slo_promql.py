@@ -7,22 +7,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from console.domain.slo import (
-    ALERT_WINDOWS,
-    AlertState,
-    CalendarMonthWindow,
     LabelMatcher,
     LatencyIndicator,
     Objective,
     RatioIndicator,
-    RollingWindow,
     Selector,
     labelled_with_slo,
-    promql_duration,
-    promql_string,
     recorded_error_ratios_query,
     union_query,
 )
+from console.domain.slo_alerts import rule_alerts
+from console.domain.slo_promql import promql_duration, promql_string
 from console.domain.slo_spec import parse_selector
+from console.domain.slo_windows import CalendarMonthWindow, RollingWindow
 
 from .conftest import AVAILABILITY_SPEC, one_objective, spec_with
 
@@ -68,8 +65,9 @@ def test_integral_latency_bound_matches_go_and_python_spelling() -> None:
 
 
 def test_every_alert_window_and_the_whole_window(availability: Objective) -> None:
-    ranges = [promql_duration(window) for window in ALERT_WINDOWS]
-    assert ranges == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+    # A 28-day SLO: the SLI's 5 minutes and the workbook's windows times 28/30.
+    ranges = [promql_duration(window) for window in availability.recorded_windows]
+    assert ranges == ["5m", "28m", "56m", "112m", "336m", "1344m", "4032m"]
     now = datetime(2024, 5, 17, 12, 0, tzinfo=timezone.utc)
     assert availability.period_error_ratio_query(now=now) == (
         f"(sum(rate({BAD}[28d])) or vector(0)) / sum(rate({TOTAL}[28d]))"
@@ -112,38 +110,21 @@ def test_recorded_series_and_alert_expression(availability: Objective) -> None:
     assert availability.recorded_error_ratio_query(timedelta(minutes=5)) == (
         'slo:sli_error:ratio_rate5m{slo="iris-availability"}'
     )
-    assert availability.alert_expression(AlertState.PAGE) == (
-        "(\n"
-        '  slo:sli_error:ratio_rate5m{slo="iris-availability"} > (14.4 * (1 - 0.999))\n'
-        "  and ignoring (window)\n"
-        '  slo:sli_error:ratio_rate1h{slo="iris-availability"} > (14.4 * (1 - 0.999))\n'
-        ")\n"
-        "or ignoring (window)\n"
-        "(\n"
-        '  slo:sli_error:ratio_rate30m{slo="iris-availability"} > (6 * (1 - 0.999))\n'
-        "  and ignoring (window)\n"
-        '  slo:sli_error:ratio_rate6h{slo="iris-availability"} > (6 * (1 - 0.999))\n'
-        ")"
+    page_quick, page_slow, ticket_quick, ticket_slow = rule_alerts(availability.window).alerts
+    assert availability.alert_expression(page_quick) == (
+        'slo:sli_error:ratio_rate5m{slo="iris-availability"} > (14.4 * (1 - 0.999))\n'
+        "and ignoring (window)\n"
+        'slo:sli_error:ratio_rate56m{slo="iris-availability"} > (14.4 * (1 - 0.999))'
     )
-    assert availability.alert_expression(AlertState.TICKET) == (
-        "(\n"
-        '  slo:sli_error:ratio_rate2h{slo="iris-availability"} > (3 * (1 - 0.999))\n'
-        "  and ignoring (window)\n"
-        '  slo:sli_error:ratio_rate1d{slo="iris-availability"} > (3 * (1 - 0.999))\n'
-        ")\n"
-        "or ignoring (window)\n"
-        "(\n"
-        '  slo:sli_error:ratio_rate6h{slo="iris-availability"} > (1 * (1 - 0.999))\n'
-        "  and ignoring (window)\n"
-        '  slo:sli_error:ratio_rate3d{slo="iris-availability"} > (1 * (1 - 0.999))\n'
-        ")"
+    assert availability.alert_expression(ticket_slow) == (
+        'slo:sli_error:ratio_rate336m{slo="iris-availability"} > (1 * (1 - 0.999))\n'
+        "and ignoring (window)\n"
+        'slo:sli_error:ratio_rate4032m{slo="iris-availability"} > (1 * (1 - 0.999))'
     )
-    with pytest.raises(ValueError):
-        availability.alert_expression(AlertState.OK)
 
 
 def test_one_query_reads_every_recorded_ratio() -> None:
-    assert recorded_error_ratios_query() == '{__name__=~"slo:sli_error:ratio_.+",slo!=""}'
+    assert recorded_error_ratios_query() == '{__name__=~"slo:sli_error:ratio_.+|slo:objective:ratio",slo!=""}'
 
 
 def test_batched_query_labels_each_slo() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from console.domain.slo import CalendarMonthWindow, LatencyIndicator, RatioIndicator, RollingWindow
+from console.domain.slo import LatencyIndicator, RatioIndicator
+from console.domain.slo_windows import CalendarMonthWindow, RollingWindow
 from console.domain.slo_spec import parse_slo_files
 from console.errors import InvalidInput
 from console.services.slo import load_slo_directory
@@ -43,6 +44,23 @@ def test_valid_specs_become_typed_objectives() -> None:
     assert isinstance(latency.indicator, LatencyIndicator)
     assert latency.indicator.threshold_seconds == 0.25
     assert latency.indicator.bucket_bounds_seconds == (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@pytest.mark.parametrize(("duration", "length"), [("1d", timedelta(days=1)), ("36h", timedelta(hours=36)),
+                                                 ("12w", timedelta(weeks=12)), ("90d", timedelta(days=90))])
+def test_rolling_windows_from_one_to_ninety_days_are_accepted(duration: str, length: timedelta) -> None:
+    document = spec_with(AVAILABILITY_SPEC, **{"spec.timeWindow": [{"duration": duration, "isRolling": True}]})
+    (objective,) = parse_documents(document).objectives
+    assert objective.window == RollingWindow(length)
+
+
+def test_a_runbook_url_is_read_from_the_annotations() -> None:
+    url = "https://runbooks.example.com/iris-classifier#availability"
+    document = spec_with(AVAILABILITY_SPEC, **{"metadata.annotations": {"mlops.console/runbook-url": url}})
+    (objective,) = parse_documents(document).objectives
+    assert objective.runbook_url == url
+    (without,) = parse_documents(AVAILABILITY_SPEC).objectives
+    assert without.runbook_url == ""
 
 
 def test_target_percent_and_duration_threshold_are_accepted() -> None:
@@ -100,9 +118,39 @@ BAD_SPECS = {
         "calendar months",
     ),
     "window too short": (
-        bad(AVAILABILITY_SPEC, **{"spec.timeWindow": [{"duration": "1h", "isRolling": True}]}),
+        bad(AVAILABILITY_SPEC, **{"spec.timeWindow": [{"duration": "23h", "isRolling": True}]}),
         "spec.timeWindow[0].duration",
-        "between 3d and 90d",
+        "a rolling window must be between 1d and 90d (the range its burn-rate alerts are derived for), got '23h'",
+    ),
+    "window of 0 days": (
+        bad(AVAILABILITY_SPEC, **{"spec.timeWindow": [{"duration": "0d", "isRolling": True}]}),
+        "spec.timeWindow[0].duration",
+        "between 1d and 90d (the range its burn-rate alerts are derived for), got '0d'",
+    ),
+    "window of 200 days": (
+        bad(AVAILABILITY_SPEC, **{"spec.timeWindow": [{"duration": "200d", "isRolling": True}]}),
+        "spec.timeWindow[0].duration",
+        "between 1d and 90d (the range its burn-rate alerts are derived for), got '200d'",
+    ),
+    "runbook URL without a scheme": (
+        bad(AVAILABILITY_SPEC, **{"metadata.annotations": {"mlops.console/runbook-url": "runbooks/iris"}}),
+        "metadata.annotations[mlops.console/runbook-url]",
+        "must be an absolute http(s) URL such as https://runbooks.example.com/iris-classifier, got 'runbooks/iris'",
+    ),
+    "runbook URL with a space": (
+        bad(AVAILABILITY_SPEC, **{"metadata.annotations": {"mlops.console/runbook-url": "https://wiki/iris runbook"}}),
+        "metadata.annotations[mlops.console/runbook-url]",
+        "without spaces or line breaks",
+    ),
+    "runbook URL of another scheme": (
+        bad(AVAILABILITY_SPEC, **{"metadata.annotations": {"mlops.console/runbook-url": "javascript:alert(1)"}}),
+        "metadata.annotations[mlops.console/runbook-url]",
+        "must be an absolute http(s) URL",
+    ),
+    "runbook URL that is not text": (
+        bad(AVAILABILITY_SPEC, **{"metadata.annotations": {"mlops.console/runbook-url": 42}}),
+        "metadata.annotations[mlops.console/runbook-url]",
+        "got 42",
     ),
     "missing window": (bad(AVAILABILITY_SPEC, **{"spec.timeWindow": ...}), "spec.timeWindow", "missing"),
     "unknown time zone": (

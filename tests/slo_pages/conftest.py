@@ -31,7 +31,7 @@ def monitoring_root(tmp_path_factory: pytest.TempPathFactory, prepared_at: datet
     """``prepare_monitoring`` as the sandbox runs it, backfilling only the 5m ratio's past (the slow part)."""
     root = tmp_path_factory.mktemp("monitoring")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(monitoring, "BACKFILLED_WINDOWS", (timedelta(minutes=5),))
+        patch.setattr(monitoring, "backfilled_windows", lambda objective: (timedelta(minutes=5),))
         monitoring.prepare_monitoring(root, now=prepared_at)
     return root
 
@@ -40,9 +40,10 @@ def monitoring_root(tmp_path_factory: pytest.TempPathFactory, prepared_at: datet
 def prometheus(monitoring_root: Path) -> Iterator[PrometheusHandle]:
     paths = monitoring.MonitoringPaths(monitoring_root)
     with start_prometheus(paths.directory, rule_files=[paths.rules], retention=monitoring.RETENTION) as handle:
-        # Every rule group evaluates once within its interval; until then only the backfilled windows exist.
+        # Every rule group evaluates once within its interval; until then only the backfilled windows exist. A
+        # group records its objective after all its windows, and its alerts after that.
         with PrometheusClient(handle.url, timeout_seconds=10) as client:
             deadline = time.monotonic() + 60
-            while len(client.instant("slo:sli_error:ratio_rate3d")) < 6 and time.monotonic() < deadline:
+            while len(client.instant("slo:objective:ratio")) < 6 and time.monotonic() < deadline:
                 time.sleep(0.5)
         yield handle

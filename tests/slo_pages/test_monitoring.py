@@ -3,7 +3,9 @@ past, and an exporter whose errors follow the Deployments' live state."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -50,6 +52,37 @@ def test_backfill_covers_30_days_and_the_rules_recorded_the_past(prometheus: Pro
         quiet = client.instant('slo:sli_error:ratio_rate5m{slo="iris-classifier-availability"}',
                                at=prepared_at - timedelta(days=25, minutes=7))
         assert quiet and quiet[0].value < 0.01
+
+
+@requires_prometheus
+def test_the_sandboxs_prometheus_fires_the_exported_alerts_with_their_links(prometheus: PrometheusHandle) -> None:
+    """The crash-looping wine-quality revision pages through the rules the sandbox wrote, and the alert that
+    reaches Alertmanager names the service, its window and the budget at risk, and links to the SLO's page."""
+    deadline = time.monotonic() + 60
+    while True:
+        with urllib.request.urlopen(f"{prometheus.url}/api/v1/alerts", timeout=10) as response:
+            alerts = [alert for alert in json.load(response)["data"]["alerts"] if alert["state"] == "firing"]
+        quick = [alert for alert in alerts if alert["labels"]["slo"] == "wine-quality-availability"
+                 and alert["labels"]["long_window"] == "1h"]
+        if quick or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert quick, [alert["labels"] for alert in alerts]
+    (alert,) = quick
+    assert alert["labels"]["severity"] == "page" and alert["labels"]["service"] == "wine-quality"
+    assert alert["annotations"]["summary"] == (
+        "wine-quality: SLO wine-quality-availability burned over 2% of its 30d error budget in the last 1h"
+    )
+    assert alert["annotations"]["console_url"] == (
+        f"{monitoring.CONSOLE_URL}/slos?slo=wine-quality-availability"
+    )
+    assert alert["annotations"]["description"].startswith("Error ratio ")
+    # The calendar-month SLOs' rules evaluate too: their factor comes from days_in_month() at every evaluation.
+    with urllib.request.urlopen(f"{prometheus.url}/api/v1/rules?type=alert", timeout=10) as response:
+        groups = {group["name"]: group for group in json.load(response)["data"]["groups"]}
+    calendar = groups["slo-diabetes-regressor-availability"]["rules"]
+    assert len(calendar) == 4 and all(rule["health"] == "ok" for rule in calendar), calendar
+    assert "scalar(days_in_month())" in calendar[0]["query"]
 
 
 @pytest.fixture()

@@ -9,11 +9,14 @@ import plotly.graph_objects as go
 import plotly.io
 import pytest
 
-from console.domain.slo import MULTIWINDOW_ALERTS, AlertState
+from console.domain.slo_alerts import burn_rate_alerts
+from console.domain.slo_windows import RollingWindow
 from console.ui.slo_figures import Marker, burn_down_figure, burn_rate_figure, sli_figure
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 POINTS = [(START + timedelta(minutes=5 * i), 0.995) for i in range(12)]
+# A 7-day SLO's page alerts: 14.4x over 14m and 6x over 84m.
+PAGES = burn_rate_alerts(RollingWindow(timedelta(days=7)), at=START).pages
 MARKERS = (
     Marker(START + timedelta(minutes=10), "revision", "revision 5 · v4", "image v4"),
     Marker(START + timedelta(minutes=20), "action", "oscar: rollback", "bad model"),
@@ -44,13 +47,11 @@ def test_the_sli_is_in_percent_against_the_objective() -> None:
     assert figure.layout.title.text == "SLI" and figure.layout.height == 320
 
 
-def test_burn_rates_show_the_page_thresholds_and_one() -> None:
-    figure = burn_rate_figure(POINTS, POINTS[:6])
-    assert [trace.name for trace in figure.data] == ["burn rate 1h", "burn rate 6h"]
+def test_burn_rates_are_over_the_slos_own_page_windows_against_their_factors() -> None:
+    figure = burn_rate_figure([(PAGES[0], POINTS), (PAGES[1], POINTS[:6])])
+    assert [trace.name for trace in figure.data] == ["burn rate 14m", "burn rate 1h24m"]
     assert figure.data[1].line.dash == "dot"
-    pages = {alert.factor: f"page {alert.factor:g}x" for alert in MULTIWINDOW_ALERTS
-             if alert.severity is AlertState.PAGE}
-    assert _horizontal(figure) == {**pages, 1: "1x"}
+    assert _horizontal(figure) == {14.4: "page quick 14.4x", 6: "page slow 6x", 1: "1x"}
 
 
 def test_markers_are_dotted_lines_and_hoverable_points_by_kind() -> None:
@@ -71,7 +72,7 @@ def test_no_markers_no_marker_axis() -> None:
 
 @pytest.mark.parametrize("build", [
     lambda: sli_figure(POINTS, target=0.99, markers=MARKERS),
-    lambda: burn_rate_figure(POINTS, POINTS[:6], markers=MARKERS),
+    lambda: burn_rate_figure([(PAGES[0], POINTS), (PAGES[1], POINTS[:6])], markers=MARKERS),
     lambda: burn_down_figure(POINTS, markers=MARKERS),
     lambda: burn_down_figure(POINTS),
 ], ids=["sli", "burn rate", "burn-down", "no markers"])

@@ -6,13 +6,15 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from console.adapters.audit_store import AuditStore
+from console.domain.audit import AuditEntry, Outcome
 from console.sandbox.kube import KubeApiServer, seed_demo_world
 from console.sandbox.monitoring import SLO_DIRECTORY
 from console.sandbox.prometheus import PrometheusHandle
@@ -73,8 +75,13 @@ def test_overview_has_one_row_per_slo_most_urgent_first(env: None, username: str
     assert sorted(frame["SLO"]) == sorted(f"?slo={name}" for name in (
         "diabetes-regressor-availability", "diabetes-regressor-latency", "iris-classifier-availability",
         "iris-classifier-latency", "wine-quality-availability", "wine-quality-latency"))
-    assert {"SLI now %", "attainment %", "budget left %", "budget left min", "burn 1h", "burn 6h", "burn 3d",
-            "alert", "exhausted in"} <= set(frame.columns)
+    assert {"SLI now %", "attainment %", "budget left %", "budget left min", "burn page quick", "burn page slow",
+            "burn ticket quick", "burn ticket slow", "alert windows", "alert", "exhausted in"} <= set(frame.columns)
+    # Each SLO's burn rates are over its own alert windows: a 28-day and a 30-day SLO differ.
+    windows = dict(zip(frame["SLO"], frame["alert windows"], strict=True))
+    assert windows["?slo=iris-classifier-availability"] == "56m · 5h36m · 22h24m · 2d19h12m"
+    assert windows["?slo=wine-quality-availability"] == "1h · 6h · 1d · 3d"
+    assert windows["?slo=diabetes-regressor-availability"] == "1h · 6h · 1d · 3d"  # a calendar month
     # The crash-looping wine-quality revision pages, and paging SLOs come first.
     alerts = dict(zip(frame["SLO"], frame["alert"], strict=True))
     assert "page" in alerts["?slo=wine-quality-availability"] and "page" in frame["alert"].iloc[0]
@@ -100,8 +107,44 @@ def test_sla_report_judges_the_month_and_offers_a_csv(env: None) -> None:
     assert not app.exception
     frame = app.dataframe[0].value
     assert set(frame["SLO"]) == {"iris-classifier-availability", "wine-quality-availability"}
-    assert set(frame["breached"]) <= {"met", "on track", "breached", "no data"}
+    assert "breached" not in frame.columns and list(frame.columns)[3] == "status"
+    for status, left, attainment, target in zip(frame["status"], frame["left min"], frame["attainment %"],
+                                                frame["SLA target %"], strict=True):
+        state = status.split(" · ")[0]
+        assert state in {"met", "on track", "at risk", "breached", "no data"}, status
+        if state in {"on track", "at risk"}:
+            # A running month that can still meet its SLA says how much downtime it may still lose.
+            assert status == f"{state} · {left:,.1f} min left this month"
+            assert (state == "at risk") == (attainment < target)
     assert app.get("download_button")
+
+
+def _record(store: AuditStore, outcome: Outcome, action: str, at: datetime) -> None:
+    store.append(AuditEntry(at=at, username="oscar", role="operator", action=action,
+                            target="ml-serving/wine-quality", outcome=outcome, reason=f"{action} attempt"))
+
+
+@pytest.mark.parametrize("username", ["operator", "viewer"])
+def test_only_actions_that_changed_something_are_drawn_on_the_charts(env: None, tmp_path: Path, username: str) -> None:
+    """A refused or failed attempt changed nothing: it stays in the audit log and off the SLO's charts."""
+    store = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    now = datetime.now(UTC)
+    _record(store, Outcome.DENIED, "rollback", now - timedelta(hours=3))
+    _record(store, Outcome.FAILED, "restart", now - timedelta(hours=2))
+    _record(store, Outcome.SUCCEEDED, "scale", now - timedelta(hours=1))
+    store.dispose()
+    app = slos_page(username, slo="wine-quality-availability")
+    markers = app.dataframe[0].value
+    actions = markers[markers["kind"] == "action"]
+    if username == "viewer":
+        # The audit log is not a viewer's to read; the revisions still show what changed.
+        assert actions.empty and (markers["kind"] == "revision").any()
+        assert "Console actions are marked for operators and admins." in [caption.value for caption in app.caption]
+    else:
+        assert list(actions["what"]) == ["oscar: scale"]
+    charts = app.get("plotly_chart")
+    assert len(charts) == 3
+    assert not app.error
 
 
 @pytest.fixture()
