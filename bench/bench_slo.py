@@ -26,10 +26,13 @@ import yaml  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from console.adapters.prometheus import PrometheusClient  # noqa: E402
+from console.domain.access import Actor, Role  # noqa: E402
 from console.sandbox import monitoring  # noqa: E402
 from console.sandbox.prometheus import start_prometheus  # noqa: E402
 from console.services.slo import load_slo_directory, slo_overview  # noqa: E402
 from tests.helpers import REPOSITORY_ROOT, demo_environment  # noqa: E402
+
+VIEWER = Actor("vera", "Vera", Role.VIEWER)
 
 
 def spec(service: str, kind: str) -> dict:
@@ -139,7 +142,7 @@ def bench_overview(services: int, runs: int) -> dict[str, float]:
                 counting.queries.clear()
                 moment = datetime.now(UTC)
                 started = time.monotonic()
-                statuses = slo_overview(client, objectives, now=moment)
+                statuses = slo_overview(client, VIEWER, objectives, now=moment)
                 direct.append(time.monotonic() - started)
             assert len(statuses) == len(objectives)
             queries_direct = len(counting.queries)

@@ -27,7 +27,7 @@ with shown_errors():
     def overview() -> None:
         with shown_errors():
             now = context.clock()
-            statuses = view.overview(context, tuple(objectives.values()), now)
+            statuses = view.overview(context, actor, tuple(objectives.values()), now)
             st.caption(f"{len(statuses)} SLOs, most urgent first · {now:%H:%M:%S} UTC · refreshes every "
                        f"{view.REFRESH_SECONDS} s · open an SLO's charts from its name")
             st.dataframe(view.overview_frame(statuses), hide_index=True, width="stretch",
@@ -52,7 +52,7 @@ with shown_errors():
             st.caption(f"service {objective.service} · objective {objective.target * 100:g}% over "
                        f"{objective.window.label} · {objective.description}")
             st.caption(view.alert_table_text(objective, end))
-            charts = slo_charts(context.prometheus(), objective, start=start, end=end, step=step)
+            charts = slo_charts(context.prometheus(), actor, objective, start=start, end=end, step=step)
             history = charts.history
             found = view.change_markers(context, actor, objective, start=start, end=end)
             if found.problems:
@@ -75,7 +75,7 @@ with shown_errors():
         now = context.clock()
         month = st.selectbox("Month", view.recent_months(now), format_func=lambda m: m.strftime("%B %Y"),
                              key="slo_sla_month")
-        frame = view.sla_frame(sla_report(context.prometheus(), objectives.values(), month=month, now=now))
+        frame = view.sla_frame(sla_report(context.prometheus(), actor, objectives.values(), month=month, now=now))
         st.dataframe(frame, hide_index=True, width="stretch", key="slo_sla_table")
         st.download_button("Download CSV", frame.to_csv(index=False).encode("utf-8"),
                            file_name=f"sla-{month:%Y-%m}.csv", mime="text/csv", icon=":material/download:")

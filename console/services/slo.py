@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from console.adapters.prometheus import Sample, Series
+from console.domain.access import Actor, Permission
 from console.domain.slo import (
     OBJECTIVE_METRIC,
     PERIOD_ERROR_RATIO_METRIC,
@@ -46,6 +47,7 @@ from console.domain.slo_spec import SloCatalog, SpecProblem, parse_slo_files
 from console.domain.slo_status import SloStatus, clean_ratio, evaluate_status, sort_by_urgency
 from console.domain.slo_windows import RollingWindow
 from console.errors import InvalidInput
+from console.services.audit import require
 
 
 class PrometheusReader(Protocol):
@@ -105,6 +107,7 @@ def write_rules(
 
 def slo_overview(
     prometheus: PrometheusReader,
+    actor: Actor,
     objectives: Sequence[Objective],
     *,
     now: datetime,
@@ -115,6 +118,7 @@ def slo_overview(
     ``use_recording_rules=False`` computes everything from the raw counters (what a cluster without the rules
     gets); both ways use the same expressions and give the same numbers for the same evaluation time.
     """
+    require(actor, Permission.READ)
     _require_aware(now)
     objectives = list(objectives)
     ratios: dict[str, dict[timedelta, float | None]] = {objective.name: {} for objective in objectives}
@@ -233,6 +237,7 @@ class SloHistory:
 
 def slo_history(
     prometheus: PrometheusReader,
+    actor: Actor,
     objective: Objective,
     *,
     start: datetime,
@@ -241,6 +246,7 @@ def slo_history(
     use_recording_rules: bool = True,
 ) -> SloHistory:
     """SLI and page burn rates of one SLO from ``start`` to ``end``: from its recording rules when they exist."""
+    require(actor, Permission.READ)
     _require_aware(start)
     _require_aware(end)
     pages = objective.burn_rate_alerts(at=end).pages
@@ -278,13 +284,15 @@ Points = tuple[tuple[datetime, float], ...]
 
 
 def budget_burn_down(
-    prometheus: PrometheusReader, objective: Objective, *, start: datetime, end: datetime, step: timedelta
+    prometheus: PrometheusReader, actor: Actor, objective: Objective, *, start: datetime, end: datetime,
+    step: timedelta
 ) -> Points:
     """Error budget remaining over the SLO window as of each step from ``start`` to ``end``, from the raw counters.
 
     A calendar-month SLO restarts its budget on the 1st; its burn-down is its month so far, one point per step
     of at least 1/48 of the range (each point is its own query over the month so far).
     """
+    require(actor, Permission.READ)
     _require_aware(start)
     _require_aware(end)
     if isinstance(objective.window, RollingWindow):
@@ -318,15 +326,17 @@ _CHART_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slo-charts"
 
 
 def slo_charts(
-    prometheus: PrometheusReader, objective: Objective, *, start: datetime, end: datetime, step: timedelta
+    prometheus: PrometheusReader, actor: Actor, objective: Objective, *, start: datetime, end: datetime,
+    step: timedelta
 ) -> SloCharts:
     """What an SLO's charts show: its history and its budget burn-down, queried at once.
 
     The burn-down is the slower query (the whole SLO window at every step), so it is sent first and read last:
     Prometheus evaluates it while the history (from the recording rules) comes back and its charts are drawn.
     """
-    remaining = _CHART_READS.submit(budget_burn_down, prometheus, objective, start=start, end=end, step=step)
-    return SloCharts(slo_history(prometheus, objective, start=start, end=end, step=step), remaining)
+    require(actor, Permission.READ)
+    remaining = _CHART_READS.submit(budget_burn_down, prometheus, actor, objective, start=start, end=end, step=step)
+    return SloCharts(slo_history(prometheus, actor, objective, start=start, end=end, step=step), remaining)
 
 
 # --- SLA ---------------------------------------------------------------------------------------------------
@@ -334,6 +344,7 @@ def slo_charts(
 
 def sla_report(
     prometheus: PrometheusReader,
+    actor: Actor,
     objectives: Iterable[Objective],
     *,
     month: date,
@@ -344,6 +355,7 @@ def sla_report(
     Sorted by service, then SLO name. The month's ratio comes from the raw counters (one range per month is
     not something a recording rule keeps), one query for all SLOs of the same time zone.
     """
+    require(actor, Permission.READ)
     now = now or datetime.now(timezone.utc)
     _require_aware(now)
     with_sla = [objective for objective in objectives if objective.sla_target is not None]

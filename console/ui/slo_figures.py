@@ -6,9 +6,8 @@ Pure functions of plain data: no Streamlit, no I/O, so a test can build every fi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import plotly.graph_objects as go
 
@@ -19,16 +18,20 @@ Points = Sequence[tuple[datetime, float]]
 _MARKER_COLOURS = {"revision": "#1f77b4", "action": "#ff7f0e"}
 
 
-@dataclass(frozen=True)
-class Marker:
-    """A moment worth pointing at on a chart: a deployment revision or a console action."""
+class Marker(Protocol):
+    """A moment worth pointing at on a chart (``console.services.slo_markers.ChangeMarker``)."""
 
-    at: datetime
-    kind: str  # "revision" or "action"
-    title: str  # short text, e.g. "revision 5 · v4" or "operator: rollback"
-    detail: str = ""
-    deployment_link: str = ""
-    logs_link: str = ""
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def kind(self) -> str: ...  # "revision" or "action"
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
 
 
 def _time(moment: datetime) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -11,8 +10,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from console.domain.access import Actor, Permission
-from console.domain.audit import AuditFilter, Outcome
+from console.domain.access import Actor
 from console.domain.slo import Objective
 from console.domain.slo_alerts import WORKBOOK_PERIOD, rule_alerts
 from console.domain.slo_sla import SlaMonth
@@ -22,25 +20,15 @@ from console.domain.slo_windows import RollingWindow, duration_text
 from console.domain.times import format_rfc3339
 from console.errors import BackendUnavailable
 from console.services import slo as service
-from console.services.audit import list_audit
+from console.services import slo_markers
 from console.services.context import ConsoleContext
-from console.services.deployments import deployment_detail
-from console.ui.slo_figures import Marker
+from console.services.slo_markers import ChangeMarker, ChangeMarkers
 
 REFRESH_SECONDS = 30
 RANGES = {"6 hours": timedelta(hours=6), "24 hours": timedelta(days=1), "3 days": timedelta(days=3),
           "7 days": timedelta(days=7), "30 days": timedelta(days=30)}
 _POINTS = 240  # per chart: enough to see an incident, few enough to stay a quick range query
 ALERT_ICONS = {"page": "🔴 page", "ticket": "🟠 ticket", "no data": "⚪ no data", "ok": "🟢 ok"}
-
-
-@dataclass(frozen=True)
-class ChangeMarkers:
-    """The markers of one SLO's deployment, or why there are none."""
-
-    markers: tuple[Marker, ...]
-    problems: tuple[str, ...] = ()
-    note: str = ""  # what the markers leave out for this user, said once under the charts
 
 
 def slo_directory(context: ConsoleContext) -> Path:
@@ -56,16 +44,6 @@ def slo_directory(context: ConsoleContext) -> Path:
 def catalog(directory: str) -> SloCatalog:
     """The SLO specs of ``directory``, re-read at most once a minute."""
     return service.load_slo_directory(directory)
-
-
-def deployment_of(objective: Objective) -> tuple[str, str] | None:
-    """The Deployment an SLO watches: the spec's service names it, the selector's ``namespace`` label places it."""
-    indicator = objective.indicator
-    selector = getattr(indicator, "total", None) or getattr(indicator, "histogram", None)
-    for matcher in getattr(selector, "matchers", ()):
-        if matcher.name == "namespace" and matcher.operator == "=":
-            return matcher.value, objective.service
-    return None
 
 
 # --- overview ----------------------------------------------------------------------------------------------
@@ -141,9 +119,10 @@ OVERVIEW_COLUMNS = {
 }
 
 
-def overview(context: ConsoleContext, objectives: tuple[Objective, ...], now: datetime) -> list[SloStatus]:
+def overview(context: ConsoleContext, actor: Actor, objectives: tuple[Objective, ...], now: datetime
+             ) -> list[SloStatus]:
     """Every SLO's status, recording rules when Prometheus has them; errors reach the caller."""
-    return service.slo_overview(context.prometheus(), objectives, now=now)
+    return service.slo_overview(context.prometheus(), actor, objectives, now=now)
 
 
 # --- detail ------------------------------------------------------------------------------------------------
@@ -173,74 +152,20 @@ def links(namespace: str, deployment: str, at: datetime) -> tuple[str, str]:
     return deployment_link, logs_link
 
 
-def change_markers(
-    context: ConsoleContext, actor: Actor, objective: Objective, *, start: datetime, end: datetime
-) -> ChangeMarkers:
-    """Revisions of the SLO's Deployment (ReplicaSet creation) and console actions on it or its model."""
-    target = deployment_of(objective)
-    if target is None:
-        return ChangeMarkers((), ("the SLO's selector names no namespace, so its deployment is unknown",))
-    namespace, name = target
-    markers: list[Marker] = []
-    problems: list[str] = []
-    model = ""
-    try:
-        detail = deployment_detail(context.kubernetes(), actor, namespace, name)
-        model = detail.deployment.model
-        for revision in detail.revisions:
-            if revision.created_at is None or not start <= revision.created_at <= end:
-                continue
-            deployment_link, logs_link = links(namespace, name, revision.created_at)
-            markers.append(Marker(
-                at=revision.created_at, kind="revision",
-                title=f"revision {revision.number} · model v{revision.model_version or '-'}",
-                detail=f"{', '.join(revision.images)} · {revision.change_cause or 'no change-cause'}",
-                deployment_link=deployment_link, logs_link=logs_link,
-            ))
-    except Exception as err:  # noqa: BLE001 - the charts stand without markers
-        problems.append(f"revisions unavailable: {getattr(err, 'message', None) or err.__class__.__name__}")
-    note = ""
-    if not actor.can(Permission.READ_AUDIT):
-        # Console actions come from the audit log, which a viewer does not read; revisions say what changed.
-        note = "Console actions are marked for operators and admins."
-    else:
-        try:
-            markers.extend(_action_markers(context, actor, namespace, name, model, start=start, end=end))
-        except Exception as err:  # noqa: BLE001
-            problems.append(f"console actions unavailable: {getattr(err, 'message', None) or err.__class__.__name__}")
-    return ChangeMarkers(tuple(sorted(markers, key=lambda marker: marker.at)), tuple(problems), note)
+def change_markers(context: ConsoleContext, actor: Actor, objective: Objective, *, start: datetime,
+                   end: datetime) -> ChangeMarkers:
+    """The markers the acting user may see (a viewer: revisions only)."""
+    return slo_markers.change_markers(context.optional_kubernetes(), context.audit, actor, objective,
+                                      start=start, end=end)
 
 
-def _action_markers(
-    context: ConsoleContext, actor: Actor, namespace: str, name: str, model: str, *, start: datetime, end: datetime
-) -> list[Marker]:
-    """Console actions that changed the deployment or its model; refused and failed attempts changed nothing
-    and stay in the audit log only (asked of the store, so they do not use up the limit either)."""
-    markers: list[Marker] = []
-    seen: set[int] = set()
-    for text in filter(None, (f"{namespace}/{name}", model)):
-        wanted = AuditFilter(target_contains=text, outcome=Outcome.SUCCEEDED, since=start, until=end, limit=200)
-        for record in list_audit(context.audit, actor, wanted):
-            if record.id in seen:
-                continue
-            seen.add(record.id)
-            deployment_link, logs_link = links(namespace, name, record.at)
-            markers.append(Marker(
-                at=record.at, kind="action",
-                title=f"{record.username}: {record.action}",
-                detail=f"{record.target} · {record.reason or 'no reason given'}",
-                deployment_link=deployment_link, logs_link=logs_link,
-            ))
-    return markers
-
-
-def markers_frame(markers: tuple[Marker, ...]) -> pd.DataFrame:
+def markers_frame(markers: tuple[ChangeMarker, ...]) -> pd.DataFrame:
     """The changes of the charts' range as a table, newest first, with their links."""
     return pd.DataFrame(
         [
             {"time (UTC)": marker.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
              "kind": marker.kind, "what": marker.title, "detail": marker.detail,
-             "deployment": marker.deployment_link, "logs": marker.logs_link}
+             **dict(zip(("deployment", "logs"), links(marker.namespace, marker.deployment, marker.at)))}
             for marker in reversed(markers)
         ],
         columns=["time (UTC)", "kind", "what", "detail", "deployment", "logs"],

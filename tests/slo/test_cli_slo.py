@@ -75,6 +75,6 @@ def test_refuses_a_malformed_console_address(url: str, tmp_path: Path, capsys: p
     output = tmp_path / "rules.yaml"
     assert run(["slo", "rules", "--slo-dir", str(EXAMPLES), "--console-url", url, "--output", str(output)]) == 1
     assert not output.exists()
-    assert f"CONSOLE_PUBLIC_URL must be an absolute http(s) URL such as https://mlops-console.apps.example.com" in (
+    assert "CONSOLE_PUBLIC_URL must be an absolute http(s) URL such as https://mlops-console.apps.example.com" in (
         capsys.readouterr().err
     )

@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from console.adapters.prometheus import PrometheusClient
+from console.domain.access import Actor, Role
 from console.domain.slo import LabelMatcher, LatencyIndicator, Objective, Selector
 from console.domain.slo_alerts import AlertState
 from console.domain.slo_promql import promql_string
@@ -29,9 +30,10 @@ from console.domain.slo_windows import RollingWindow
 from console.sandbox.prometheus import PrometheusHandle, backfill_openmetrics, openmetrics_text, start_prometheus
 from console.services.slo import load_slo_directory, sla_report, slo_history, slo_overview
 
-from .conftest import EXAMPLES, requires_prometheus
+from .conftest import EXAMPLES
 
-pytestmark = requires_prometheus
+VIEWER = Actor("vera", "Vera", Role.VIEWER)
+
 CONSOLE = "https://mlops-console.apps.example.com"
 
 BUCKETS = ("0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "+Inf")  # as a Python client writes them
@@ -221,8 +223,8 @@ def last_evaluation(world: World, objective: Objective) -> datetime:
 def test_recorded_raw_and_true_numbers_agree(world: World) -> None:
     for objective in world.objectives:
         at = last_evaluation(world, objective)
-        (recorded,) = slo_overview(world.client, [objective], now=at)
-        (raw,) = slo_overview(world.client, [objective], now=at, use_recording_rules=False)
+        (recorded,) = slo_overview(world.client, VIEWER, [objective], now=at)
+        (raw,) = slo_overview(world.client, VIEWER, [objective], now=at, use_recording_rules=False)
         assert recorded.from_recording_rules and not raw.from_recording_rules
         end_ms = round(at.timestamp() * 1000)
         for window in objective.recorded_windows:
@@ -250,7 +252,7 @@ def test_alert_state_agrees_with_prometheus_alerts(world: World) -> None:
     states = {}
     for objective in world.objectives:
         at = last_evaluation(world, objective)
-        (status,) = slo_overview(world.client, [objective], now=at)
+        (status,) = slo_overview(world.client, VIEWER, [objective], now=at)
         firing = world.client.instant(
             f'ALERTS{{alertname="SLOErrorBudgetBurn",alertstate="firing",slo={promql_string(objective.name)}}}', at=at
         )
@@ -296,7 +298,7 @@ def test_overview_of_every_slo_takes_two_queries(world: World) -> None:
             calls.append(query)
             return world.client.range(query, **kwargs)
 
-    statuses = slo_overview(Counting(), world.objectives, now=datetime.now(timezone.utc))
+    statuses = slo_overview(Counting(), VIEWER, world.objectives, now=datetime.now(timezone.utc))
     assert all(status.from_recording_rules for status in statuses)
     assert len(calls) == 2  # every recorded ratio, and the month so far of the calendar-month SLOs
     assert statuses[0].name == "iris-classifier-availability"  # the paging one first
@@ -306,23 +308,22 @@ def test_sla_report_matches_truth(world: World) -> None:
     iris = next(o for o in world.objectives if o.name == "iris-classifier-availability")
     now = last_evaluation(world, iris)
     month = now.date().replace(day=1)
-    (sla,) = [row for row in sla_report(world.client, world.objectives, month=month, now=now) if row.objective is iris]
+    (sla,) = [row for row in sla_report(world.client, VIEWER, world.objectives, month=month, now=now) if row.objective is iris]
     month_start_ms = round(datetime(month.year, month.month, 1, tzinfo=timezone.utc).timestamp() * 1000)
     end_ms = month_start_ms + int((now - datetime(month.year, month.month, 1, tzinfo=timezone.utc)).total_seconds()) * 1000
     truth = true_error_ratio(world.history, iris, month_start_ms, end_ms)
     assert truth is not None
     assert sla.attainment == pytest.approx(1 - truth, rel=1e-9)
     assert sla.complete is False
-    previous = sla_report(world.client, [iris], month=date(2000, 1, 1), now=now)
+    previous = sla_report(world.client, VIEWER, [iris], month=date(2000, 1, 1), now=now)
     assert previous[0].attainment is None and previous[0].breached is None
 
 
 def test_history_from_raw_counters(world: World) -> None:
     iris = next(o for o in world.objectives if o.name == "iris-classifier-availability")
     end = datetime.now(timezone.utc)
-    history = slo_history(
-        world.client, iris, start=end - timedelta(hours=3), end=end, step=timedelta(minutes=5), use_recording_rules=False
-    )
+    history = slo_history(world.client, VIEWER, iris, start=end - timedelta(hours=3), end=end,
+                          step=timedelta(minutes=5), use_recording_rules=False)
     assert not history.from_recording_rules
     assert len(history.sli) >= 30
     # The incident started two hours ago: the SLI before it is near 99.9%, after it near 70%.
@@ -331,5 +332,5 @@ def test_history_from_raw_counters(world: World) -> None:
     (quick, burn_rates), _slow = history.page_burn_rates
     assert quick.long_window == timedelta(minutes=56)
     assert burn_rates[-1][1] == pytest.approx(0.3 / 0.005, rel=0.1)
-    recorded = slo_history(world.client, iris, start=end - timedelta(seconds=10), end=end, step=timedelta(seconds=1))
+    recorded = slo_history(world.client, VIEWER, iris, start=end - timedelta(seconds=10), end=end, step=timedelta(seconds=1))
     assert recorded.from_recording_rules and recorded.sli

@@ -14,10 +14,10 @@ from console.domain.slo import LabelMatcher, LatencyIndicator, Objective, RatioI
 from console.domain.slo_rules import prometheus_rule, render_rules, rule_group, rules_file, slo_page_url
 from console.domain.slo_windows import CalendarMonthWindow, RollingWindow
 from console.errors import InvalidInput
-from console.sandbox.prometheus import check_rules, find_binary
+from console.sandbox.prometheus import check_rules
 from console.services.slo import load_slo_directory, write_rules
 
-from .conftest import AVAILABILITY_SPEC, EXAMPLES, one_objective, requires_prometheus, spec_with
+from .conftest import AVAILABILITY_SPEC, EXAMPLES, one_objective, promtool, spec_with
 
 CONSOLE = "https://mlops-console.apps.example.com"
 WEIRD_NAME = 'odd "name" \\ with $1 and {{ braces }}'
@@ -164,7 +164,6 @@ def every_kind_of_objective() -> list[Objective]:
     ]
 
 
-@requires_prometheus
 @pytest.mark.parametrize("form", ["rules", "prometheusrule"])
 def test_promtool_accepts_every_generated_rules_file(tmp_path: Path, form: str) -> None:
     objectives = every_kind_of_objective()
@@ -180,7 +179,6 @@ def test_promtool_accepts_every_generated_rules_file(tmp_path: Path, form: str) 
     assert len(groups["groups"]) == len(objectives)
 
 
-@requires_prometheus
 def test_promtool_rejects_a_broken_rules_file(tmp_path: Path) -> None:
     rule_file = tmp_path / "bad.yml"
     rule_file.write_text("groups:\n- name: x\n  rules:\n  - record: a\n    expr: sum(rate(x[5m])\n")
@@ -193,7 +191,7 @@ def promtool_test(tmp_path: Path, objectives: list[Objective], tests: str) -> su
     test_file = tmp_path / "test.yml"
     test_file.write_text(f"rule_files:\n  - {rules}\nevaluation_interval: 1m\ntests:\n{tests}")
     return subprocess.run(
-        [find_binary("promtool"), "test", "rules", str(test_file)], capture_output=True, text=True, timeout=60
+        [promtool(), "test", "rules", str(test_file)], capture_output=True, text=True, timeout=60
     )
 
 
@@ -214,7 +212,6 @@ def expected_alert(severity: str, window: str, short_text: str, long_window: str
               console_url: {CONSOLE}/slos?slo=iris-availability"""
 
 
-@requires_prometheus
 def test_every_alert_of_a_28_day_slo_fires_in_promtools_rule_tests(tmp_path: Path, availability: Objective) -> None:
     ratio = "spec.indicator.spec.ratioMetric"
     wine = one_objective(
@@ -271,7 +268,6 @@ def firing(*labels: str) -> str:
     )
 
 
-@requires_prometheus
 def test_a_seven_day_slo_pages_once_two_percent_of_its_budget_burned(tmp_path: Path) -> None:
     """3% errors (30x a 99.9% budget) after two calm hours. The 7-day SLO's quick page (14.4x over 14m and 2m)
     fires once 2% of its week's budget has gone: 14.4 / 30 x 14m = 6.7 minutes in. The 30-day table's 1h
@@ -297,7 +293,6 @@ def test_a_seven_day_slo_pages_once_two_percent_of_its_budget_burned(tmp_path: P
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@requires_prometheus
 def test_a_calendar_months_factor_follows_the_days_of_the_month(tmp_path: Path) -> None:
     """promtool's clock starts on 1 January 1970, a 31-day month: the quick page needs 0.48 x 31 = 14.88x.
     14.6x pages under the 30-day table (14.4x) but burns only 14.6 / 744 = 1.96% of January's budget an hour."""

@@ -8,12 +8,15 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from console.adapters.prometheus import Sample, Series
+from console.domain.access import Actor, Role
 from console.domain.slo import LabelMatcher, Objective, RatioIndicator, Selector, error_ratio_metric
 from console.domain.slo_alerts import AlertState
 from console.domain.slo_promql import promql_duration
 from console.domain.slo_windows import CalendarMonthWindow, RollingWindow
 from console.errors import InvalidInput
 from console.services.slo import budget_burn_down, sla_report, slo_charts, slo_history, slo_overview
+
+VIEWER = Actor("vera", "Vera", Role.VIEWER)
 
 NOW = datetime(2024, 5, 20, 12, 0, tzinfo=timezone.utc)
 
@@ -78,7 +81,7 @@ class ScriptedReader:
 def test_fifty_slos_with_recording_rules_take_one_query() -> None:
     objectives = [objective(index) for index in range(50)]
     reader = ScriptedReader({o.name: 0.001 for o in objectives})
-    statuses = slo_overview(reader, objectives, now=NOW)
+    statuses = slo_overview(reader, VIEWER, objectives, now=NOW)
     assert len(reader.queries) == 1
     assert reader.queries[0] == ('{__name__=~"slo:sli_error:ratio_.+|slo:objective:ratio",slo!=""}', NOW)
     assert all(status.from_recording_rules for status in statuses)
@@ -88,7 +91,7 @@ def test_fifty_slos_with_recording_rules_take_one_query() -> None:
 def test_calendar_slos_add_one_query_for_the_month_so_far() -> None:
     objectives = [objective(index, calendar=index % 2 == 0) for index in range(50)]
     reader = ScriptedReader({o.name: 0.001 for o in objectives}, objectives=objectives)
-    slo_overview(reader, objectives, now=NOW)
+    slo_overview(reader, VIEWER, objectives, now=NOW)
     assert len(reader.queries) == 2
     assert "[468h]" in reader.queries[1][0]  # 19.5 days of May so far
 
@@ -96,7 +99,7 @@ def test_calendar_slos_add_one_query_for_the_month_so_far() -> None:
 def test_without_rules_every_slo_comes_from_raw_counters_one_query_per_window() -> None:
     objectives = [objective(index) for index in range(50)]
     reader = ScriptedReader({})
-    statuses = slo_overview(reader, objectives, now=NOW)
+    statuses = slo_overview(reader, VIEWER, objectives, now=NOW)
     assert not any(status.from_recording_rules for status in statuses)
     assert {status.error_ratio(timedelta(minutes=56)) for status in statuses} == {0.002}
     raw_queries = [query for query, _ in reader.queries[1:]]
@@ -109,7 +112,7 @@ def test_without_rules_every_slo_comes_from_raw_counters_one_query_per_window() 
 def test_slos_missing_from_the_rules_fall_back_to_raw_counters() -> None:
     objectives = [objective(index) for index in range(5)]
     reader = ScriptedReader({objectives[0].name: 0.5})
-    statuses = {status.name: status for status in slo_overview(reader, objectives, now=NOW)}
+    statuses = {status.name: status for status in slo_overview(reader, VIEWER, objectives, now=NOW)}
     assert statuses[objectives[0].name].from_recording_rules
     assert statuses[objectives[0].name].alert_state is AlertState.PAGE
     assert not statuses[objectives[1].name].from_recording_rules
@@ -122,7 +125,7 @@ def test_rules_written_for_other_windows_are_not_read_as_this_slos() -> None:
     objectives = [objective(0), objective(1, days=30)]
     thirty_day_windows = objective(1, days=30).recorded_windows
     reader = ScriptedReader({o.name: 0.5 for o in objectives}, windows=thirty_day_windows)
-    statuses = {status.name: status for status in slo_overview(reader, objectives, now=NOW)}
+    statuses = {status.name: status for status in slo_overview(reader, VIEWER, objectives, now=NOW)}
     assert statuses["model-01-availability"].from_recording_rules
     assert not statuses["model-00-availability"].from_recording_rules
     assert statuses["model-00-availability"].error_ratio(timedelta(minutes=56)) == 0.002  # from the raw counters
@@ -133,7 +136,7 @@ def test_a_window_without_traffic_is_no_data_not_missing_rules() -> None:
     objectives = [objective(0)]
     reader = ScriptedReader({objectives[0].name: 0.001}, objectives=objectives)
     reader.quiet = {timedelta(minutes=5)}
-    (status,) = slo_overview(reader, objectives, now=NOW)
+    (status,) = slo_overview(reader, VIEWER, objectives, now=NOW)
     assert status.from_recording_rules and len(reader.queries) == 1
     assert status.error_ratio(timedelta(minutes=5)) is None and status.sli is None
     assert status.error_ratio(timedelta(minutes=56)) == 0.001
@@ -142,7 +145,7 @@ def test_a_window_without_traffic_is_no_data_not_missing_rules() -> None:
 def test_slos_of_different_windows_share_each_raw_query_by_position() -> None:
     week, month = objective(0, days=7), objective(1, days=30)
     reader = ScriptedReader({})
-    statuses = {status.name: status for status in slo_overview(reader, [week, month], now=NOW)}
+    statuses = {status.name: status for status in slo_overview(reader, VIEWER, [week, month], now=NOW)}
     raw_queries = [query for query, _ in reader.queries[1:]]
     # A 7-day SLO records 8 windows and a 30-day one 7: 8 queries and the whole window, not one per distinct window.
     assert len(week.recorded_windows) == 8 and len(month.recorded_windows) == 7
@@ -156,26 +159,26 @@ def test_slos_of_different_windows_share_each_raw_query_by_position() -> None:
 def test_recording_rules_can_be_skipped() -> None:
     objectives = [objective(0)]
     reader = ScriptedReader({objectives[0].name: 0.5})
-    (status,) = slo_overview(reader, objectives, now=NOW, use_recording_rules=False)
+    (status,) = slo_overview(reader, VIEWER, objectives, now=NOW, use_recording_rules=False)
     assert not status.from_recording_rules
     assert not any(query.startswith("{__name__") for query, _ in reader.queries)
 
 
 def test_overview_of_nothing_asks_nothing() -> None:
     reader = ScriptedReader({})
-    assert slo_overview(reader, [], now=NOW) == []
+    assert slo_overview(reader, VIEWER, [], now=NOW) == []
     assert reader.queries == []
 
 
 def test_naive_clock_is_refused() -> None:
     with pytest.raises(InvalidInput):
-        slo_overview(ScriptedReader({}), [objective(0)], now=datetime(2024, 5, 20))
+        slo_overview(ScriptedReader({}), VIEWER, [objective(0)], now=datetime(2024, 5, 20))
 
 
 def test_sla_report_one_query_per_month_and_sorted_by_service() -> None:
     objectives = [objective(2, sla=0.98), objective(1, sla=0.98), objective(3)]
     reader = ScriptedReader({}, raw_ratio=0.03)
-    report = sla_report(reader, objectives, month=date(2024, 4, 15), now=NOW)
+    report = sla_report(reader, VIEWER, objectives, month=date(2024, 4, 15), now=NOW)
     assert [row.service for row in report] == ["model-01", "model-02"]
     assert len(reader.queries) == 1
     query, at = reader.queries[0]
@@ -186,7 +189,7 @@ def test_sla_report_one_query_per_month_and_sorted_by_service() -> None:
 
 def test_sla_report_for_a_month_not_begun_asks_nothing() -> None:
     reader = ScriptedReader({})
-    (row,) = sla_report(reader, [objective(1, sla=0.98)], month=date(2024, 7, 1), now=NOW)
+    (row,) = sla_report(reader, VIEWER, [objective(1, sla=0.98)], month=date(2024, 7, 1), now=NOW)
     assert reader.queries == [] and row.attainment is None
 
 
@@ -215,7 +218,7 @@ class HistoryReader:
 def test_history_from_rules_or_raw(recorded: bool) -> None:
     reader = HistoryReader(recorded)
     slo = objective(0)
-    history = slo_history(reader, slo, start=NOW - timedelta(hours=1), end=NOW, step=timedelta(minutes=30))
+    history = slo_history(reader, VIEWER, slo, start=NOW - timedelta(hours=1), end=NOW, step=timedelta(minutes=30))
     assert history.from_recording_rules is recorded
     # A 28-day SLO's charts: the SLI, and the burn rate over each page alert's long window (56m and 336m).
     assert reader.queries[0] == (
@@ -245,7 +248,7 @@ class MeetingReader(HistoryReader):
 def test_an_slos_charts_send_their_two_queries_at_once() -> None:
     reader, slo = MeetingReader(), objective(0)
     start, end = NOW - timedelta(hours=1), NOW
-    charts = slo_charts(reader, slo, start=start, end=end, step=timedelta(minutes=30))
+    charts = slo_charts(reader, VIEWER, slo, start=start, end=end, step=timedelta(minutes=30))
     remaining = charts.budget_remaining()
     recorded = ('{__name__=~"slo:sli_error:ratio_rate5m|slo:sli_error:ratio_rate56m|slo:sli_error:ratio_rate336m",'
                 'slo="model-00-availability"}')
@@ -270,7 +273,7 @@ def test_a_calendar_slos_burn_down_is_its_month_so_far_in_at_most_49_points() ->
     reader = BudgetReader()
     slo = objective(0, calendar=True)
     start = datetime(2024, 5, 1, tzinfo=timezone.utc)
-    points = budget_burn_down(reader, slo, start=start, end=NOW, step=timedelta(minutes=5))
+    points = budget_burn_down(reader, VIEWER, slo, start=start, end=NOW, step=timedelta(minutes=5))
     assert 1 < len(reader.queries) <= 49
     moments = [at for _, at in reader.queries]
     assert moments[0] == start and moments[-1] <= NOW
@@ -280,4 +283,4 @@ def test_a_calendar_slos_burn_down_is_its_month_so_far_in_at_most_49_points() ->
 
 def test_burn_down_refuses_a_naive_range() -> None:
     with pytest.raises(InvalidInput):
-        budget_burn_down(ScriptedReader({}), objective(0), start=datetime(2024, 5, 1), end=NOW, step=timedelta(hours=1))
+        budget_burn_down(ScriptedReader({}), VIEWER, objective(0), start=datetime(2024, 5, 1), end=NOW, step=timedelta(hours=1))

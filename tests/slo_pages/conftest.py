@@ -13,13 +13,7 @@ import pytest
 from console.adapters.prometheus import PrometheusClient
 
 from console.sandbox import monitoring
-from console.sandbox.prometheus import PrometheusHandle, find_binary, start_prometheus
-
-requires_prometheus = pytest.mark.skipif(
-    find_binary("prometheus") is None or find_binary("promtool") is None,
-    reason="the Debian package 'prometheus' (prometheus, promtool) is not installed",
-)
-
+from console.sandbox.prometheus import PrometheusHandle, start_prometheus
 
 @pytest.fixture(scope="session")
 def prepared_at() -> datetime:

@@ -17,7 +17,6 @@ from console.sandbox.kube import KubeApiServer, seed_demo_world
 from console.sandbox.kube.demo import demo_revision_times
 from console.sandbox.prometheus import PrometheusHandle
 
-from .conftest import requires_prometheus
 
 
 def test_history_incidents_line_up_with_the_demo_rollouts() -> None:
@@ -36,7 +35,6 @@ def test_history_incidents_line_up_with_the_demo_rollouts() -> None:
     assert steps[-1] - steps[0] == 30 * 86_400
 
 
-@requires_prometheus
 def test_backfill_covers_30_days_and_the_rules_recorded_the_past(prometheus: PrometheusHandle,
                                                                   prepared_at: datetime) -> None:
     with PrometheusClient(prometheus.url, timeout_seconds=20) as client:
@@ -54,7 +52,6 @@ def test_backfill_covers_30_days_and_the_rules_recorded_the_past(prometheus: Pro
         assert quiet and quiet[0].value < 0.01
 
 
-@requires_prometheus
 def test_the_sandboxs_prometheus_fires_the_exported_alerts_with_their_links(prometheus: PrometheusHandle) -> None:
     """The crash-looping wine-quality revision pages through the rules the sandbox wrote, and the alert that
     reaches Alertmanager names the service, its window and the budget at risk, and links to the SLO's page."""

@@ -11,16 +11,17 @@ import pytest
 
 from console.domain.slo_alerts import burn_rate_alerts
 from console.domain.slo_windows import RollingWindow
-from console.ui.slo_figures import Marker, burn_down_figure, burn_rate_figure, sli_figure
+from console.services.slo_markers import ChangeMarker
+from console.ui.slo_figures import burn_down_figure, burn_rate_figure, sli_figure
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 POINTS = [(START + timedelta(minutes=5 * i), 0.995) for i in range(12)]
 # A 7-day SLO's page alerts: 14.4x over 14m and 6x over 84m.
 PAGES = burn_rate_alerts(RollingWindow(timedelta(days=7)), at=START).pages
 MARKERS = (
-    Marker(START + timedelta(minutes=10), "revision", "revision 5 · v4", "image v4"),
-    Marker(START + timedelta(minutes=20), "action", "oscar: rollback", "bad model"),
-    Marker(START + timedelta(minutes=30), "revision", "revision 6 · v3"),
+    ChangeMarker(START + timedelta(minutes=10), "revision", "revision 5 · v4", "image v4", "ml-serving", "iris"),
+    ChangeMarker(START + timedelta(minutes=20), "action", "oscar: rollback", "bad model", "ml-serving", "iris"),
+    ChangeMarker(START + timedelta(minutes=30), "revision", "revision 6 · v3", "", "ml-serving", "iris"),
 )
 
 

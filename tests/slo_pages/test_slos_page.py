@@ -20,9 +20,7 @@ from console.sandbox.monitoring import SLO_DIRECTORY
 from console.sandbox.prometheus import PrometheusHandle
 from tests.helpers import demo_environment, signed_in_app
 
-from .conftest import requires_prometheus
 
-pytestmark = requires_prometheus
 NAMESPACES = "ml-serving,ml-staging"
 TIMEOUT_SECONDS = 2
 

@@ -24,22 +24,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import discovery, errors, kinds, managed, logs, media, patch as patching, tables, wire, writes
-from .openapi import http as openapi_http
+from . import discovery, errors, kinds, logs, managed, media, tables, wire, writes
+from . import patch as patching
 from .clock import SystemClock, rfc3339
 from .controller import Controllers
 from .faults import AccessPolicy, Faults
+from .openapi import http as openapi_http
 from .resources import (
     GROUP_VERSIONS,
     RESOURCE_TYPES,
     SCALE_API_VERSION,
     ResourceType,
+    fields_match,
+    labels_match,
     lookup,
     parse_field_selector,
     parse_label_selector,
-    resources_in,
-    labels_match,
-    fields_match,
 )
 from .runtime import Timing
 from .store import Store, drop_nulls
