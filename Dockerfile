@@ -23,7 +23,7 @@ WORKDIR /app
 COPY requirements.txt constraints.txt ./
 RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
 
-COPY app.py ./
+COPY app.py server.py ./
 COPY .streamlit/config.toml ./.streamlit/config.toml
 COPY pages ./pages
 COPY console ./console
@@ -39,4 +39,4 @@ USER 1001
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
-CMD ["python", "-m", "streamlit", "run", "app.py"]
+CMD ["python", "-m", "streamlit", "run", "server.py"]

@@ -17,7 +17,7 @@ backend calls one render makes by kind (Kubernetes: the requests the API server 
 audit: SQL statements seen by a SQLAlchemy event listener), and the floor: the same calls made directly with the
 client libraries (kubernetes ApiClient, MlflowClient, prometheus-api-client, SQLAlchemy), timed the same way.
 The same call counts are taken on a small world (20 deployments, 1,000 runs, 5 versions, 5 SLOs, 1,000 audit
-records) and must be equal. Then a real console process (``streamlit run app.py``) is driven by Debian's Chromium
+records) and must be equal. Then a real console process (``streamlit run server.py``) is driven by Debian's Chromium
 through Playwright: sign in, then navigation to each page until its content is visible; the console's peak
 RSS (VmHWM) is read after every page was served.
 
@@ -859,7 +859,7 @@ def measure_browser(world: World, runs: int) -> tuple[dict[str, float], int, str
     env = {**os.environ, **world.environment(LARGE)}
     log = open(world.directory / "console.log", "ab")  # noqa: SIM115 - the child owns it
     console = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
@@ -1098,7 +1098,7 @@ recorded PromQL queries through `prometheus-api-client` (as GET requests; the co
 costs Prometheus the same), the recorded SQL statements through SQLAlchemy, and the MLflow calls of the page through
 `MlflowClient`. The floor's own calls are counted the same way and shown when they differ from the page's.
 
-Browser: a real console process (`streamlit run app.py`) with the large world's settings, driven by Debian's
+Browser: a real console process (`streamlit run server.py`) with the large world's settings, driven by Debian's
 Chromium (`/usr/bin/chromium`) through Playwright; sign in once (waiting for the `mlops_console_auth` cookie),
 then for each page the time from `page.goto` to its content visible (the Deployments caption "200 of 200
 deployments", the Logs code block of the deep-linked deployment with the default tail, the Models versions table,

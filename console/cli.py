@@ -14,7 +14,9 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
+from console.adapters.kubernetes import KubernetesCluster
 from console.cli_models import add_model_commands, login_options
 from console.cli_slo import add_slo_commands
 from console.domain.access import Actor, Permission
@@ -76,14 +78,23 @@ def _verify(context: ConsoleContext, actor: Actor) -> int:
     return 1
 
 
-def _target(args: argparse.Namespace, context: ConsoleContext, actor: Actor, action: str) -> tuple[str, str]:
-    """NAMESPACE/DEPLOYMENT from the command line; a malformed one is refused with its own audit record."""
+def _target(args: argparse.Namespace, context: ConsoleContext, actor: Actor,
+            action: str) -> tuple[KubernetesCluster, str, str]:
+    """The cluster and NAMESPACE/DEPLOYMENT of a deployment action; a malformed target, or a cluster that cannot
+    be reached, is refused with the attempt's own audit record."""
     namespace, _, name = args.deployment.partition("/")
-    if not namespace or not name or "/" in name:
+
+    def refuse(error: ConsoleError) -> NoReturn:
         refuse_attempt(context.audit, actor, Permission.OPERATE_DEPLOYMENT, action=action, target=args.deployment,
-                       reason=args.reason, clock=context.clock,
-                       error=InvalidInput(f"Give the deployment as NAMESPACE/DEPLOYMENT, got {args.deployment!r}."))
-    return namespace, name
+                       reason=args.reason, clock=context.clock, error=error)
+
+    if not namespace or not name or "/" in name:
+        refuse(InvalidInput(f"Give the deployment as NAMESPACE/DEPLOYMENT, got {args.deployment!r}."))
+    try:
+        cluster = context.kubernetes()
+    except ConsoleError as err:
+        refuse(err)
+    return cluster, namespace, name
 
 
 def _status(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
@@ -103,9 +114,9 @@ def _status(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> 
 
 
 def _scale(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
-    namespace, name = _target(args, context, actor, "scale")
+    cluster, namespace, name = _target(args, context, actor, "scale")
     result = deployments.scale(
-        context.kubernetes(), context.audit, actor, namespace=namespace, name=name,
+        cluster, context.audit, actor, namespace=namespace, name=name,
         replicas=args.replicas, seen_resource_version="", reason=args.reason,
         max_replicas=context.settings.max_replicas, clock=context.clock,
     )
@@ -114,31 +125,38 @@ def _scale(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> i
 
 
 def _restart(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
-    namespace, name = _target(args, context, actor, "restart")
-    result = deployments.restart(context.kubernetes(), context.audit, actor, namespace=namespace,
+    cluster, namespace, name = _target(args, context, actor, "restart")
+    result = deployments.restart(cluster, context.audit, actor, namespace=namespace,
                                  name=name, seen_resource_version="", reason=args.reason, clock=context.clock)
     print(result.message)
     return 0
 
 
 def _rollback(args: argparse.Namespace, context: ConsoleContext, actor: Actor) -> int:
-    namespace, name = _target(args, context, actor, "rollback")
+    cluster, namespace, name = _target(args, context, actor, "rollback")
+    if args.move_alias:
+        plan = deployments.plan_rollback(cluster, actor, namespace=namespace, name=name, to_revision=args.to_revision)
+        if plan.model_change is not None and not plan.already_current:
+            return _model_rollback_with(context, actor, plan.model_change, args.reason)
     try:
-        result = deployments.rollback(context.kubernetes(), context.audit, actor, namespace=namespace, name=name,
+        result = deployments.rollback(cluster, context.audit, actor, namespace=namespace, name=name,
                                       to_revision=args.to_revision, seen_resource_version="", reason=args.reason,
                                       clock=context.clock)
     except deployments.ServedModelWouldChange as refused:
-        if not args.move_alias:
-            print(f"error: {refused.message}\nTo move the alias with it: add --move-alias (a model rollback).",
-                  file=sys.stderr)
-            return 1
-        change = refused.change
-        response = context.promotions().roll_back(ModelRollbackRequest(
-            actor=actor, model=change.model, alias=change.alias, reason=args.reason,
-            to_version=int(change.serving_after), revisions={change.deployment: change.to_revision}))
-        print(response.message)
-        return 0
+        print(f"error: {refused.message}\nTo move the alias with it: add --move-alias (a model rollback).",
+              file=sys.stderr)
+        return 1
     print(result.message)
+    return 0
+
+
+def _model_rollback_with(context: ConsoleContext, actor: Actor, change: deployments.ServedModelChange,
+                         reason: str) -> int:
+    """The rollback the operator asked for, as a model rollback: the alias moves to the version it serves."""
+    response = context.promotions().roll_back(ModelRollbackRequest(
+        actor=actor, model=change.model, alias=change.alias, reason=reason, to_version=int(change.serving_after),
+        revisions={change.deployment: change.to_revision}))
+    print(response.message)
     return 0
 
 

@@ -51,6 +51,7 @@ class Settings:
     namespaces: tuple[str, ...] = ()
     slo_directory: Path | None = None
     public_url: str | None = None  # the console's address as a browser reaches it; alerts link to it
+    metrics_enabled: bool = False  # Streamlit's unauthenticated /_stcore/metrics endpoint
     max_replicas: int = DEFAULT_MAX_REPLICAS
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
     cookie_name: str = "mlops_console_auth"
@@ -198,6 +199,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if slo_directory is not None and slo_directory.exists() and not slo_directory.is_dir():
         reader.problems.append(f"CONSOLE_SLO_DIR points to {slo_directory}, which is not a directory")
 
+    metrics_enabled = reader.flag("CONSOLE_METRICS_ENABLED")
     public_url = reader.text("CONSOLE_PUBLIC_URL")
     if public_url is not None and (problem := public_url_problem(public_url)):
         reader.problems.append(problem)
@@ -229,6 +231,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         namespaces=namespaces,
         slo_directory=slo_directory,
         public_url=public_url.rstrip("/") if public_url else None,
+        metrics_enabled=metrics_enabled,
         max_replicas=max_replicas,
         request_timeout_seconds=timeout,
     )
+
+
+def metrics_endpoint_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``CONSOLE_METRICS_ENABLED`` turns Streamlit's metrics endpoint on (anything malformed: off; the
+    full settings check reports it)."""
+    reader = _Reader(os.environ if environ is None else environ)
+    enabled = reader.flag("CONSOLE_METRICS_ENABLED")
+    return enabled and not reader.problems

@@ -2,11 +2,13 @@
 
 A backend address such as ``http://user:secret@mlflow:5000`` is configuration an operator may legitimately use;
 the password in it is not for error messages, log lines, audit records or a viewer's page. ``redact`` masks
-the user-info part of every URL in a text (``http://user:***@mlflow:5000``), and of a single address.
+the user-info part of every URL in a text (``http://user:***@mlflow:5000``); ``redacting_logger`` does the same
+for every log record of the console.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,3 +41,21 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
         return [redact_value(item) for item in value]
     return value
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks credentials in a record's message and in its traceback's text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def redacting_logger(name: str) -> logging.Logger:
+    """The logger ``name``, with its records' credentials masked (the console's loggers all come from here)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(existing, RedactingFilter) for existing in logger.filters):
+        logger.addFilter(RedactingFilter())
+    return logger

@@ -27,17 +27,19 @@ class LoginRecords:
     def __init__(self, database: AuditDatabase) -> None:
         self._database = database
 
-    def begin_attempt(self, username: str, *, now: datetime, lookback: timedelta,
-                      locked_until: LockCheck) -> datetime | None:
-        """Decide and record one attempt atomically: the end of the lockout that refuses it (nothing stored), or
-        None after storing it as a failure (``record_success`` follows when the password is right)."""
+    def begin_attempt(self, username: str, *, clock: Callable[[], datetime], lookback: timedelta,
+                      locked_until: LockCheck) -> tuple[datetime, datetime | None]:
+        """Decide and record one attempt atomically: (when it was made, the end of the lockout that refuses it),
+        nothing stored when refused, else stored as a failure (``record_success`` follows when the password is
+        right). The time is read inside the transaction, so attempts are stored in the order they are decided."""
         with self._database.transaction(serialized_on=f"login:{username}") as connection:
+            now = clock()
             attempts = self._since(connection, username, now - lookback)
             until = locked_until(attempts, now)
             if until is not None:
-                return until
+                return now, until
             connection.execute(sa.insert(login_attempts).values(at=_utc(now), username=username, succeeded=False))
-        return None
+        return now, None
 
     def record_success(self, username: str, *, now: datetime) -> None:
         """A correct password: the failures before it no longer count."""

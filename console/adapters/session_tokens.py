@@ -19,6 +19,7 @@ class SessionToken:
     username: str
     exp_date: float  # as the token carries it (unix seconds): the revocation key is made from it exactly
     expires_at: datetime
+    value: str = ""  # the token itself, when this process made it (never stored)
 
     @property
     def revocation_key(self) -> str:
@@ -53,3 +54,11 @@ def read_session_token(token: str | None, key: str) -> SessionToken | None:
     except (OverflowError, OSError, ValueError):
         return None
     return SessionToken(username=username, exp_date=float(expiry), expires_at=expires_at)
+
+
+def issue_session_token(username: str, key: str, *, expires_at: datetime) -> SessionToken:
+    """A sign-in token as streamlit-authenticator writes it (HS256 over ``username`` and ``exp_date``), made once
+    per sign-in so that the cookie the browser keeps is the one a logout revokes."""
+    exp_date = expires_at.timestamp()
+    return SessionToken(username=username, exp_date=exp_date, expires_at=expires_at,
+                        value=jwt.encode({"username": username, "exp_date": exp_date}, key, algorithm="HS256"))

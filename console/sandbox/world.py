@@ -244,7 +244,7 @@ class Sandbox:
 def start_console(sandbox: Sandbox, *, port: int = 8501, address: str = "127.0.0.1") -> subprocess.Popen[bytes]:
     """Serve the Streamlit console against the sandbox."""
     command = [
-        sys.executable, "-m", "streamlit", "run", str(REPOSITORY_ROOT / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(REPOSITORY_ROOT / "server.py"),
         "--server.address", address,
         "--server.port", str(port),
         "--server.headless", "true",

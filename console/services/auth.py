@@ -7,9 +7,11 @@ revoked by a logout, and its user exists and is not locked out.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from console.adapters.audit_store import AuditStore
 from console.adapters.credentials import CredentialsFile, password_matches
-from console.adapters.session_tokens import read_session_token, revocation_key
+from console.adapters.session_tokens import SessionToken, issue_session_token, read_session_token, revocation_key
 from console.config import DEMO_LOGINS, Settings
 from console.domain.access import Actor
 from console.domain.login_limit import LOOKBACK, locked_until
@@ -38,9 +40,8 @@ def login(
         raise AuthenticationFailed("Enter a user name and a password.")
     if len(username) > MAX_USERNAME_CHARS:
         raise AuthenticationFailed(WRONG_CREDENTIALS)
-    now = clock()
-    until = audit.logins.begin_attempt(username, now=now, lookback=LOOKBACK,
-                                       locked_until=lambda attempts, at: locked_until(attempts, now=at))
+    now, until = audit.logins.begin_attempt(username, clock=clock, lookback=LOOKBACK,
+                                            locked_until=lambda attempts, at: locked_until(attempts, now=at))
     if until is not None:
         raise AuthenticationFailed(_locked_message(username, until))
     account = credentials.verify(username, password)
@@ -76,6 +77,11 @@ def session_actor(credentials: CredentialsFile, audit: AuditStore, *, token: str
     if lockout_ends(audit, session.username, clock=clock) is not None:
         return None
     return actor_for(credentials, session.username)
+
+
+def new_session_token(actor: Actor, *, cookie_key: str, expiry_days: float, clock: Clock = utc_now) -> SessionToken:
+    """The sign-in cookie's token for a session that just signed in (its ``value`` is what the browser keeps)."""
+    return issue_session_token(actor.username, cookie_key, expires_at=clock() + timedelta(days=expiry_days))
 
 
 def cookie_expiry(token: str | None, *, cookie_key: str, username: str) -> float | None:

@@ -181,11 +181,12 @@ class Promotions:
 
     # --- reads ------------------------------------------------------------------------------------------
 
-    def check(self, actor: Actor, *, model: str, version: int | str, alias: str) -> PromotionCheck:
+    def check(self, actor: Actor, *, model: str, version: int | str, alias: str,
+              expected_holder: int | None = None) -> PromotionCheck:
         """Validate a promotion and evaluate its gate without changing anything.
 
-        Raises InvalidInput (bad alias or version number), NotFound (model or version), Conflict (version not
-        ready, archived, or already holding the alias).
+        Raises InvalidInput (bad alias or version number), NotFound (model or version), Conflict (the alias moved
+        since the operator saw ``expected_holder``; the version is not ready, archived, or holds the alias).
         """
         require(actor, Permission.READ)
         problems = list(alias_name_problems(alias))
@@ -202,6 +203,8 @@ class Promotions:
         if candidate.is_archived:
             raise Conflict(f"Version {number} of {model!r} is archived; archived versions cannot be promoted.")
         holder = registered.aliases.get(alias)
+        if expected_holder is not None and holder != expected_holder:
+            raise _changed_since_loaded(model, alias, holder, expected_holder)
         if holder == number:
             raise Conflict(f"Version {number} of {model!r} already holds alias {alias!r}.")
         return PromotionCheck(registered, candidate, alias, holder, self._gate(registered, candidate, holder))
@@ -255,9 +258,8 @@ class Promotions:
         with audited_action(self.audit, actor, permission, action="promote", target=f"{model}@{alias}",
                             reason=request.reason, parameters=parameters, clock=self.clock) as record, \
                 self._one_at_a_time(model, alias):
-            check = self.check(actor, model=model, version=request.version, alias=alias)
-            if request.expected_holder is not None and check.current_holder != request.expected_holder:
-                raise _changed_since_loaded(model, alias, check.current_holder, request.expected_holder)
+            check = self.check(actor, model=model, version=request.version, alias=alias,
+                               expected_holder=request.expected_holder)
             if not check.gate.passed and not request.override_gate:
                 raise PromotionGateFailed(f"Version {check.candidate.version} of {model!r} does not pass the "
                                           f"promotion gate for {alias!r}.", gate=check.gate)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
 
 from console.errors import BackendUnavailable, ConsoleError, Forbidden, NotFound
+from console.redaction import redacting_logger
 from console.ui import session
 
-log = logging.getLogger("console.ui")
+log = redacting_logger("console.ui")
 
 
 def show_error(error: BaseException) -> None:

@@ -55,7 +55,9 @@ def _submit_login(context: ConsoleContext) -> None:
         roles=[actor.role.label],
         logout=False,
     )
-    session.set_cookie_pending(True)
+    session.set_pending_cookie(auth.new_session_token(actor, cookie_key=context.settings.cookie_key,
+                                                      expiry_days=context.settings.cookie_expiry_days,
+                                                      clock=context.clock))
 
 
 def login_gate(context: ConsoleContext) -> tuple[Actor | None, stauth.Authenticate]:
@@ -82,12 +84,16 @@ def login_gate(context: ConsoleContext) -> tuple[Actor | None, stauth.Authentica
     if actor is None:
         session.remember_actor(None)
         return None, authenticator
-    if session.cookie_pending():
+    pending = session.pending_cookie()
+    if pending is not None:
         # The cookie is written by a browser component, which a rerun (the home page forwarding to the first
-        # page) can drop before it ran; so it is asked for on every run until the component reports it done.
-        authenticator.cookie_controller.set_cookie()
+        # page) can drop before it ran; so the same token is asked for on every run until the component
+        # reports it done. One token per sign-in: the one the browser keeps is the one a logout revokes.
+        authenticator.cookie_controller.cookie_model.cookie_manager.set(
+            context.settings.cookie_name, pending.value, expires_at=pending.expires_at,
+            key=_COOKIE_COMPONENT_KEY)
         if st.session_state.get(_COOKIE_COMPONENT_KEY):
-            session.set_cookie_pending(False)
+            session.set_pending_cookie(None)
     session.remember_actor(actor)
     return actor, authenticator
 
@@ -112,7 +118,8 @@ def login_form(context: ConsoleContext) -> None:
 def logout(context: ConsoleContext, actor: Actor, authenticator: stauth.Authenticate) -> None:
     """End the session: revoke its sign-in cookie server-side (every copy of it), then delete it."""
     # The cookie this session wrote, and the one the browser sent when the session began (a restored sign-in).
-    expiries = {authenticator.cookie_controller.cookie_model.exp_date,
+    issued = session.issued_cookie()
+    expiries = {issued.exp_date if issued is not None else None,
                 auth.cookie_expiry(st.context.cookies.get(context.settings.cookie_name),
                                    cookie_key=context.settings.cookie_key, username=actor.username)}
     with shown_errors():

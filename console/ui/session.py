@@ -26,6 +26,7 @@ _LOG_REFRESH = "logs_refresh"
 _LOG_LINK_APPLIED = "logs_query_applied"
 _LOGIN_ERROR = "console_login_error"
 _COOKIE_PENDING = "console_set_login_cookie"
+_ISSUED_COOKIE = "console_issued_login_cookie"
 
 
 @dataclass(frozen=True)
@@ -78,17 +79,23 @@ def set_login_error(error: Exception | None) -> None:
         st.session_state[_LOGIN_ERROR] = error
 
 
-def cookie_pending() -> bool:
-    """Whether the login cookie still has to be written by the browser."""
-    return bool(st.session_state.get(_COOKIE_PENDING))
+def pending_cookie() -> Any:
+    """The sign-in token (``SessionToken``) the browser still has to store as its cookie, if any."""
+    return st.session_state.get(_COOKIE_PENDING)
 
 
-def set_cookie_pending(pending: bool) -> None:
-    """Ask for the login cookie to be written on the next runs (until the browser reports it done)."""
-    if pending:
-        st.session_state[_COOKIE_PENDING] = True
-    else:
+def set_pending_cookie(token: Any) -> None:
+    """Ask for this token to be written as the sign-in cookie on the next runs (None: it is written)."""
+    if token is None:
         st.session_state.pop(_COOKIE_PENDING, None)
+    else:
+        st.session_state[_COOKIE_PENDING] = token
+        st.session_state[_ISSUED_COOKIE] = token
+
+
+def issued_cookie() -> Any:
+    """The sign-in token this session issued (what its logout revokes), if it signed in with a password."""
+    return st.session_state.get(_ISSUED_COOKIE)
 
 
 # --- notices and rollouts ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -160,29 +161,69 @@ def test_the_operator_restarts_a_deployment(page: Page, audit: AuditStore, kube_
     assert record.parameters["restartedAt"] == restarted_at
 
 
-def test_the_operator_rolls_back_to_a_chosen_revision(page: Page, audit: AuditStore, kube_apps) -> None:  # type: ignore[no-untyped-def]
-    chosen = 2
+def _served_by_revision(kube_apps) -> dict[int, str]:  # type: ignore[no-untyped-def]
     replica_sets = kube_apps.list_namespaced_replica_set(NAMESPACE, label_selector=f"app={NAME}").items
-    served = {int(rs.metadata.annotations[REVISION]): rs.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION]
-              for rs in replica_sets}
-    assert chosen in served, served
-    reason = "back to the model of revision 2"
+    return {int(rs.metadata.annotations[REVISION]): rs.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION]
+            for rs in replica_sets}
+
+
+def _pick_revision(page: Page, chosen: int, expected: str) -> Callable[[Any], None]:
+    def pick(box) -> None:  # type: ignore[no-untyped-def]
+        select_option(page, box.get_by_label("Revision"), str(chosen))
+        expect(box.get_by_text(expected).first).to_be_visible()
+    return pick
+
+
+def test_the_operator_rolls_back_to_a_revision_of_the_same_model(page: Page, audit: AuditStore,  # type: ignore[no-untyped-def]
+                                                                 kube_apps) -> None:
+    # A restart makes a revision that serves the same model version as the one before it.
+    current = kube_apps.read_namespaced_deployment(NAME, NAMESPACE)
+    version = current.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION]
+    kube_apps.patch_namespaced_deployment(NAME, NAMESPACE, {"spec": {"template": {"metadata": {"annotations": {
+        RESTARTED_AT: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}}}}})
+    wait_for(lambda: rollout_finished(kube_apps), timeout_seconds=30, what="the restart's rollout")
+    served = _served_by_revision(kube_apps)
+    newest = max(served)
+    chosen = max(number for number, served_version in served.items() if served_version == version and number < newest)
+    reason = "back to the revision before the restart"
     sign_in(page, "operator", LOGINS["operator"])
     open_deployment(page, NAMESPACE, NAME)
-
-    def pick_revision(box) -> None:  # type: ignore[no-untyped-def]
-        select_option(page, box.get_by_label("Revision"), str(chosen))
-        expect(box.get_by_text("What changes:")).to_be_visible()
-        expect(box.get_by_role("table").get_by_text(served[chosen], exact=True).first).to_be_visible()
-
-    confirm(page, "Roll back", reason, fill=pick_revision)
+    confirm(page, "Roll back", reason, fill=_pick_revision(page, chosen, "What changes:"))
     wait_for_the_rollout_on_the_page(page)
     assert_clean(page)
 
     deployment = kube_apps.read_namespaced_deployment(NAME, NAMESPACE)
-    assert deployment.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION] == served[chosen]
+    assert deployment.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION] == version
     assert deployment.metadata.annotations[CHANGE_CAUSE] == f"operator: rollback - {reason}"
     wait_for(lambda: rollout_finished(kube_apps), timeout_seconds=30, what="the rollback's rollout")
     record = latest_record(audit, action="rollback", username="operator")
     assert record is not None and record.outcome is Outcome.SUCCEEDED and record.reason == reason
     assert record.parameters["toRevision"] == chosen
+
+
+def test_a_rollback_to_another_model_version_moves_the_alias_with_it(page: Page, audit: AuditStore,  # type: ignore[no-untyped-def]
+                                                                     kube_apps, mlflow_client) -> None:
+    served = _served_by_revision(kube_apps)
+    holder = mlflow_client.get_registered_model(NAME).aliases["champion"]
+    chosen = max(number for number, version in served.items() if version != str(holder))
+    target = served[chosen]
+    reason = "the older model served better"
+    sign_in(page, "operator", LOGINS["operator"])
+    open_deployment(page, NAMESPACE, NAME)
+    wait_until_idle(page)
+    page.get_by_role("button", name="Roll back", exact=True).click()
+    box = dialog(page)
+    _pick_revision(page, chosen, f"{NAME} version {target}")(box)
+    # A plain rollback would leave the registry and the cluster disagreeing: only the model rollback is offered.
+    expect(box.get_by_role("button", name="Roll back", exact=True)).to_have_count(0)
+    box.get_by_label(REASON_LABEL).fill(reason)
+    box.get_by_role("button", name=f"Roll back the model to version {target}").click()
+    wait_for_the_rollout_on_the_page(page)
+    assert_clean(page)
+
+    assert str(mlflow_client.get_registered_model(NAME).aliases["champion"]) == target
+    deployment = kube_apps.read_namespaced_deployment(NAME, NAMESPACE)
+    assert deployment.spec.template.metadata.annotations[MODEL_VERSION_ANNOTATION] == target
+    [record] = audit.query(AuditFilter(action="model-rollback", username="operator", limit=1))
+    assert record.outcome is Outcome.SUCCEEDED and record.reason == reason and record.target == f"{NAME}@champion"
+    assert record.after["deployments"][TARGET]["toRevision"] == chosen

@@ -18,9 +18,10 @@ from console.adapters.credentials import hash_password
 from console.sandbox.processes import free_port, pid_alive, wait_for_http
 from console.sandbox.world import Sandbox, start_console
 
-# A user of its own for the failed-login journey: locking it out leaves the demo logins usable.
+# Users of their own for the failed-login journeys: locking them out leaves the demo logins usable.
 LOCKOUT_USER = "lockout-probe"
 LOCKOUT_PASSWORD = "lockout-probe-password"
+LOCKED_COOKIE_USER = "locked-cookie-probe"
 LOGINS = {"viewer": "viewer-demo", "operator": "operator-demo", "admin": "admin-demo"}
 VIEWPORT = {"width": 1400, "height": 900}
 CHROMIUM_ARGS = [
@@ -52,14 +53,15 @@ class ConsoleWorld:
         return self.env["CONSOLE_AUDIT_DATABASE_URL"]
 
 
-def _add_lockout_user(users_file: Path) -> None:
+def _add_lockout_users(users_file: Path) -> None:
     document = yaml.safe_load(users_file.read_text(encoding="utf-8"))
-    document["credentials"]["usernames"][LOCKOUT_USER] = {
-        "name": "Lockout Probe",
-        "email": f"{LOCKOUT_USER}@demo.invalid",
-        "password": hash_password(LOCKOUT_PASSWORD, rounds=4),
-        "roles": ["viewer"],
-    }
+    for username in (LOCKOUT_USER, LOCKED_COOKIE_USER):
+        document["credentials"]["usernames"][username] = {
+            "name": username.replace("-", " ").title(),
+            "email": f"{username}@demo.invalid",
+            "password": hash_password(LOCKOUT_PASSWORD, rounds=4),
+            "roles": ["viewer"],
+        }
     users_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
@@ -75,7 +77,7 @@ def running_world(root: Path, *, start_timeout_seconds: float = 120) -> Iterator
     """Build a sandbox in ``root``, start it and the console on free ports; stop both by PID afterwards."""
     sandbox = Sandbox(root=root)
     sandbox.prepare()
-    _add_lockout_user(sandbox.paths.users)
+    _add_lockout_users(sandbox.paths.users)
     pids: tuple[int, ...] = ()
     try:
         sandbox.start()

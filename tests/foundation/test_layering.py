@@ -77,3 +77,13 @@ def test_only_the_ui_context_builds_the_console_context() -> None:
         for name in ("build_context(", "connect_kubernetes(", "connect_mlflow(", "connect_prometheus("):
             if name in source:
                 assert path.name == "context.py" and name == "build_context(", f"{path.name} calls {name}"
+
+
+def test_ui_and_pages_reach_the_audit_store_only_through_services() -> None:
+    """The UI hands the audit store to a use case, which checks the role; it never reads or writes it itself."""
+    import re
+
+    direct = re.compile(r"\.audit\.\w+\s*\(")
+    for path in [*files("console/ui"), *files("pages"), REPOSITORY_ROOT / "app.py"]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            assert not direct.search(line), f"{path.relative_to(REPOSITORY_ROOT)}:{number} calls the audit store"

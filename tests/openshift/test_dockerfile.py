@@ -97,7 +97,7 @@ def test_streamlit_is_headless_with_xsrf_and_without_usage_statistics() -> None:
     assert env["STREAMLIT_SERVER_PORT"] == "8501"
     assert of("EXPOSE") == ["8501"]
     [cmd] = of("CMD")
-    assert "streamlit" in cmd and "app.py" in cmd
+    assert "streamlit" in cmd and "server.py" in cmd
 
 
 def test_health_check_on_stcore_health() -> None:
@@ -139,7 +139,7 @@ def ignored(path: str) -> bool:
 
 
 @pytest.mark.parametrize("path", [
-    "app.py", "pages/1_Overview.py", "console/config.py", "console/adapters/kubernetes.py",
+    "app.py", "server.py", "pages/1_Overview.py", "console/config.py", "console/adapters/kubernetes.py",
     ".streamlit/config.toml", "requirements.txt", "constraints.txt",
 ])
 def test_what_the_image_copies_is_in_the_build_context(path: str) -> None:

@@ -48,3 +48,26 @@ def test_cli_promote_gate_and_model_rollback(
     records = AuditStore(env["CONSOLE_AUDIT_DATABASE_URL"]).query()
     assert [(r.action, r.outcome) for r in records] == [
         ("model-rollback", Outcome.SUCCEEDED), ("promote", Outcome.SUCCEEDED), ("promote", Outcome.FAILED)]
+
+
+def test_cli_rollback_that_changes_the_served_model_moves_the_alias_only_when_asked(
+    store_copy: str, registry: MlflowRegistry, kube: KubeApiServer, tmp_path: Path
+) -> None:
+    env = demo_environment(tmp_path, KUBECONFIG=str(tmp_path / "kubeconfig"), CONSOLE_NAMESPACES=",".join(NAMESPACES),
+                           MLFLOW_TRACKING_URI=store_copy, CONSOLE_REQUEST_TIMEOUT_SECONDS="10")
+    # wine-quality's revision 4 serves model version 2 while its alias champion holds version 4.
+    refused = run_cli(env, "rollback", "ml-serving/wine-quality", "--to-revision", "4", "--reason", "crash loop",
+                      user="operator")
+    assert refused.returncode == 1 and "--move-alias" in refused.stderr
+    assert holder(registry, "wine-quality") == 4 and served_version(kube, "ml-serving", "wine-quality")[0] == "4"
+
+    moved = run_cli(env, "rollback", "ml-serving/wine-quality", "--to-revision", "4", "--reason", "crash loop",
+                    "--move-alias", user="operator")
+    assert moved.returncode == 0, moved.stderr
+    assert "back on version 2" in moved.stdout
+    assert holder(registry, "wine-quality") == 2
+    assert served_version(kube, "ml-serving", "wine-quality") == ("2", "models:/wine-quality/2")
+    records = AuditStore(env["CONSOLE_AUDIT_DATABASE_URL"]).query()
+    assert [(r.action, r.outcome) for r in records] == [("model-rollback", Outcome.SUCCEEDED),
+                                                        ("rollback", Outcome.FAILED)]
+    assert records[0].after["deployments"]["ml-serving/wine-quality"]["toRevision"] == 4
