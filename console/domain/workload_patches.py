@@ -69,6 +69,8 @@ def without_pod_template_hash(template: PodTemplate) -> dict[str, Any]:
 
 
 FENCE_ANNOTATION = "mlops.console/fenced-at"
+# The last console action that made no revision (scale, pause, resume): ``<user>: <action> - <reason>``.
+LAST_ACTION_ANNOTATION = "mlops.console/last-action"
 
 
 def fence_patch(deployment: DeploymentInfo) -> Patch:
@@ -80,12 +82,15 @@ def fence_patch(deployment: DeploymentInfo) -> Patch:
     ]
 
 
-def scale_patch(deployment: DeploymentInfo, replicas: int, cause: str) -> Patch:
-    """``kubectl scale``: the replica count."""
+def scale_patch(deployment: DeploymentInfo, replicas: int, note: str) -> Patch:
+    """``kubectl scale``: the replica count. It makes no revision, so it leaves the change-cause alone (the
+    deployment controller copies the Deployment's annotations onto the current ReplicaSet, and
+    ``kubectl rollout history`` would then name the scale as the revision's cause); ``note`` goes into the
+    console's own annotation."""
     return [
         resource_version_guard(deployment.resource_version),
         {"op": "replace", "path": "/spec/replicas", "value": replicas},
-        _set_annotation(deployment.annotations, CHANGE_CAUSE, cause),
+        _set_annotation(deployment.annotations, LAST_ACTION_ANNOTATION, note),
     ]
 
 
@@ -98,12 +103,13 @@ def restart_patch(deployment: DeploymentInfo, restarted_at: str, cause: str) -> 
     ]
 
 
-def pause_patch(deployment: DeploymentInfo, paused: bool, cause: str) -> Patch:
-    """``kubectl rollout pause`` / ``resume``."""
+def pause_patch(deployment: DeploymentInfo, paused: bool, note: str) -> Patch:
+    """``kubectl rollout pause`` / ``resume``: no revision either, so the note goes into the console's own
+    annotation, not the change-cause."""
     return [
         resource_version_guard(deployment.resource_version),
         {"op": "add", "path": "/spec/paused", "value": paused},
-        _set_annotation(deployment.annotations, CHANGE_CAUSE, cause),
+        _set_annotation(deployment.annotations, LAST_ACTION_ANNOTATION, note),
     ]
 
 

@@ -73,7 +73,8 @@ def promotion_move(
         TAG_PREVIOUS_HOLDER: NO_PREVIOUS_HOLDER if holder is None else str(holder),
         TAG_GATE: gate.summary,
         TAG_GATE_OVERRIDDEN: "true" if overridden else "false",
-        TAG_CHANGE_CAUSE: change_cause(actor, f"promote {alias}", reason),
+        TAG_CHANGE_CAUSE: change_cause(actor, f"promote {alias}" + (" (gate overridden)" if overridden else ""),
+                                       reason),
     }
     return AliasMove(model=model, alias=alias, from_version=holder, to_version=candidate.version, record=record,
                      tagged_version=candidate.version, version_tags=tags,

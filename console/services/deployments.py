@@ -176,7 +176,7 @@ def scale(
         deployment = _load_seen(cluster, namespace, name, seen_resource_version)
         record.before = _state(deployment)
         patched = DeploymentInfo(cluster.patch_deployment(
-            namespace, name, scale_patch(deployment, count, change_cause(actor.username, "scale", reason.strip()))
+            namespace, name, scale_patch(deployment, count, change_cause(actor.username, f"scale to {count}", reason))
         ))
         record.after = _state(patched)
         return ActionResult(patched, f"Scaled {namespace}/{name} from {deployment.desired} to {count} replicas.")
@@ -221,7 +221,7 @@ def set_paused(
             return ActionResult(deployment, f"{namespace}/{name} is already {'paused' if paused else 'resumed'}.",
                                 changed=False)
         patched = DeploymentInfo(cluster.patch_deployment(
-            namespace, name, pause_patch(deployment, paused, change_cause(actor.username, action, reason.strip()))
+            namespace, name, pause_patch(deployment, paused, change_cause(actor.username, action, reason))
         ))
         record.after = _state(patched)
         return ActionResult(patched, f"{'Paused' if paused else 'Resumed'} {namespace}/{name}.")

@@ -265,7 +265,9 @@ class Promotions:
                                           f"promotion gate for {alias!r}.", gate=check.gate)
             number = check.candidate.version
             overridden = request.override_gate and not check.gate.passed
-            cause = change_cause(actor.username, "promote", request.reason)
+            # An override says so wherever the change is recorded: the revision's change-cause and the version tags.
+            cause = change_cause(actor.username, "promote (gate overridden)" if overridden else "promote",
+                                 request.reason)
             plans = [followers.plan_serving(d, model=model, version=number, cause=cause)
                      for d in self._followers(model, alias)]
             record.parameters["gate"] = check.gate.summary

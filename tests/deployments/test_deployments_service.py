@@ -17,6 +17,7 @@ from console.adapters.kubernetes import KubernetesCluster
 from console.adapters.kubernetes_decoding import from_document
 from console.domain.audit import Outcome
 from console.domain.kubernetes_objects import ObjectMetadata
+from console.domain.workload_patches import LAST_ACTION_ANNOTATION
 from console.domain.workloads import ALIAS_ANNOTATION, CHANGE_CAUSE, RESTARTED_AT, Health
 from console.errors import BackendUnavailable, Conflict, Forbidden, InvalidInput, NotFound
 from console.sandbox.kube import KubeApiServer
@@ -127,17 +128,25 @@ def test_detail_has_history_pods_and_events(cluster: KubernetesCluster) -> None:
     assert detail.deployment.change_cause
 
 
-def test_scale_writes_change_cause_and_one_audit_record(cluster: KubernetesCluster, kube: KubeApiServer,
-                                                         audit: AuditStore) -> None:
-    before = service.deployment_detail(cluster, OPERATOR, NS, NAME).deployment
+def test_scale_keeps_the_revision_history_true_and_leaves_one_audit_record(
+    cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore
+) -> None:
+    before = service.deployment_detail(cluster, OPERATOR, NS, NAME)
+    cause = before.deployment.change_cause
     result = service.scale(cluster, audit, OPERATOR, namespace=NS, name=NAME, replicas=5,
-                           seen_resource_version=before.resource_version, reason="traffic peak", max_replicas=50)
+                           seen_resource_version=before.deployment.resource_version, reason="traffic peak",
+                           max_replicas=50)
     obj = snapshot(kube)
     assert obj["spec"]["replicas"] == 5 == result.deployment.desired
-    assert obj["metadata"]["annotations"][CHANGE_CAUSE] == "oscar: scale - traffic peak"
+    # A scale makes no revision: the change-cause stays the one of the revision (the controller copies it onto
+    # the current ReplicaSet), and the scale is noted in the console's own annotation.
+    assert obj["metadata"]["annotations"][CHANGE_CAUSE] == cause
+    assert obj["metadata"]["annotations"][LAST_ACTION_ANNOTATION] == "oscar: scale to 5 - traffic peak"
+    current = service.deployment_detail(cluster, OPERATOR, NS, NAME).revisions[0]
+    assert current.change_cause == before.revisions[0].change_cause
     [record] = audit.query()
     assert (record.outcome, record.action, record.target) == (Outcome.SUCCEEDED, "scale", f"{NS}/{NAME}")
-    assert record.before["replicas"] == before.desired and record.after["replicas"] == 5
+    assert record.before["replicas"] == before.deployment.desired and record.after["replicas"] == 5
     wait_for(lambda: snapshot(kube)["status"].get("readyReplicas") == 5)
 
 

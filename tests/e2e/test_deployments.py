@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from console.adapters.audit_store import AuditStore
 from console.domain.audit import AuditFilter, AuditRecord, Outcome
+from console.domain.workload_patches import LAST_ACTION_ANNOTATION
 from console.domain.workloads import CHANGE_CAUSE, MODEL_VERSION_ANNOTATION, RESTARTED_AT, REVISION
 from tests.e2e.ui import (
     ACTION_BUTTONS,
@@ -134,7 +135,7 @@ def test_the_operator_scales_a_deployment(page: Page, audit: AuditStore, kube_ap
 
     deployment = kube_apps.read_namespaced_deployment(NAME, NAMESPACE)
     assert deployment.spec.replicas == wanted
-    assert deployment.metadata.annotations[CHANGE_CAUSE] == f"operator: scale - {reason}"
+    assert deployment.metadata.annotations[LAST_ACTION_ANNOTATION] == f"operator: scale to {wanted} - {reason}"
     wait_for(lambda: rollout_finished(kube_apps), timeout_seconds=30, what="the scaled rollout")
     record = latest_record(audit, action="scale", username="operator")
     assert record is not None and record.outcome is Outcome.SUCCEEDED and record.reason == reason

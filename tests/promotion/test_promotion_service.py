@@ -126,6 +126,11 @@ def test_admin_overrides_a_failed_gate_with_a_reason(
     assert result.overridden
     assert holder(registry, DIABETES) == 4
     assert registry.get_model_version(DIABETES, 4).tags[TAG_GATE_OVERRIDDEN] == "true"
+    # The override says so in the change-cause of the revision it makes and in the version's tags.
+    assert registry.get_model_version(DIABETES, 4).tags["mlops.console/change-cause"] == (
+        "ada: promote champion (gate overridden) - latency win outweighs r2")
+    staging = kube.get("deployments", "ml-staging", DIABETES)
+    assert staging["metadata"]["annotations"][CHANGE_CAUSE] == "ada: promote (gate overridden) - latency win outweighs r2"
     assert served_version(kube, "ml-staging", DIABETES) == ("4", "models:/diabetes-regressor/4")
     [record] = audit.query()
     assert record.outcome is Outcome.SUCCEEDED and "gate overridden" in record.error
@@ -321,3 +326,29 @@ def test_mlflow_down_or_slow_changes_nothing(
     assert {key: template_of(kube, SERVING, key) for key in (IRIS, "wine-quality")} == before
     assert [r.outcome for r in audit.query()] == [Outcome.FAILED, Outcome.FAILED]
     assert kube.get("deployments", SERVING, IRIS)["metadata"]["annotations"][REVISION] == "4"
+
+
+def test_revision_history_stays_true_after_scale_pause_and_resume(
+    registry: MlflowRegistry, cluster: KubernetesCluster, kube: KubeApiServer, audit: AuditStore, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from console.services import deployments
+    from tests.helpers import kubectl_binary
+
+    _promote(registry, cluster, audit)
+    kube.tick()
+    for action in ("scale", "pause", "resume"):
+        seen = kube.get("deployments", SERVING, IRIS)["metadata"]["resourceVersion"]
+        if action == "scale":
+            deployments.scale(cluster, audit, OPERATOR, namespace=SERVING, name=IRIS, replicas=4,
+                              seen_resource_version=seen, reason="traffic peak", max_replicas=50)
+        else:
+            deployments.set_paused(cluster, audit, OPERATOR, namespace=SERVING, name=IRIS, paused=action == "pause",
+                                   seen_resource_version=seen, reason=f"{action} for a look")
+        kube.tick()
+    history = subprocess.run([kubectl_binary(), "--kubeconfig", str(tmp_path / "kubeconfig"), "rollout", "history",
+                              f"deployment/{IRIS}", "-n", SERVING], capture_output=True, text=True, timeout=30)
+    assert history.returncode == 0, history.stderr
+    newest = history.stdout.strip().splitlines()[-1]
+    assert newest.split(None, 1)[1].strip() == "oscar: promote - v5 wins offline eval", history.stdout
